@@ -1,0 +1,156 @@
+r"""Projection of every cluster and year, vectorised over (sample, cluster, year).
+
+Primary flows (the only things funds move)::
+
+    R[n,c,t]  = R[n,c,t−1]·(1 + g_R[n,c,t]) + ΔR_fund[c,t]          revenue        [亿元]
+    I[n,c,t]  = I₀[c]·Π(1 + g_I) + u[c,t]                            investment     [亿元/yr]
+    TI[n,c,t] = TI₀[c]·Π(1 + g_TI) + θ_c·u[c,t]                      技改 investment [亿元/yr]
+
+Factor paths (independent of funds), each a base-year level times its cumulative growth::
+
+    va_rate             = va₀·Π(1 + g_va)                            [1]
+    land_per_revenue    = 1 / (R₀/L₀ · Π(1 + g_rpm))                 [亩/亿元]
+    energy_per_revenue  = va_rate · e₀·Π(1 + g_e)                    [万tce/亿元]
+    tax_rate            = T₀/R₀ · Π(1 + g_tax)                       [1]
+    employment_per_rev. = va_rate / (va₀R₀/N₀ · Π(1 + g_prod))       [万人/亿元]
+
+Every extensive indicator is a factor times a primary flow (:mod:`simulator.indicators`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import indicators, response
+from .scenario.arrays import ScenarioArrays
+
+
+def compound(start: np.ndarray, growth: np.ndarray, additions: np.ndarray | None = None):
+    """The growth recurrence ``x[t] = x[t−1]·(1+g[t]) + add[t]``, ``x[0] = start + add[0]``.
+
+    ``start`` (..., c); ``growth`` and ``additions`` (..., c, t), broadcast together. The loop
+    runs over years only; samples and clusters are vectorised.
+    """
+    shape = np.broadcast_shapes(
+        np.shape(start) + (growth.shape[-1],),
+        growth.shape,
+        *(() if additions is None else (additions.shape,)),
+    )
+    out = np.empty(shape)
+    add = np.zeros(shape) if additions is None else np.broadcast_to(additions, shape)
+    g = np.broadcast_to(growth, shape)
+    out[..., 0] = np.broadcast_to(start, shape[:-1]) + add[..., 0]
+    for t in range(1, shape[-1]):
+        out[..., t] = out[..., t - 1] * (1.0 + g[..., t]) + add[..., t]
+    return out
+
+
+def cumulative(growth: np.ndarray) -> np.ndarray:
+    """Π_{τ≤t}(1 + g[τ]): 1 in the base year (..., c, t)."""
+    return np.cumprod(1.0 + growth, axis=-1)
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Projected paths, all (n, c, t) in canonical units."""
+
+    years: np.ndarray
+    cluster_ids: tuple[str, ...]
+    primary: dict[str, np.ndarray]  # revenue, investment, tech_investment
+    factor: dict[str, np.ndarray]  # va_rate, land_per_revenue, …
+    grant: np.ndarray  # (c, t, k) [亿元]
+    mobilised: np.ndarray  # (c, t) mobilised investment before diminishing returns [亿元]
+    effective: np.ndarray  # (c, t) effective mobilised investment [亿元]
+
+    @property
+    def n_samples(self) -> int:
+        return self.primary["revenue"].shape[0]
+
+
+def factor_paths(a: ScenarioArrays, growth: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Fund-independent factor paths (n, c, t); NaN where the baseline is missing."""
+    b = a.baseline
+    va_rate = b["va_rate"][:, None] * cumulative(growth["va_rate"])
+    rev_per_mu = (b["revenue"] / b["land"])[:, None] * cumulative(growth["revenue_per_mu"])
+    intensity = b["energy_intensity"][:, None] * cumulative(growth["energy_intensity"])
+    tax_rate = (b["tax"] / b["revenue"])[:, None] * cumulative(growth["tax_rate"])
+    productivity = (b["va_rate"] * b["revenue"] / b["employment"])[:, None] * cumulative(
+        growth["productivity"]
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {
+            "va_rate": va_rate,
+            "land_per_revenue": 1.0 / rev_per_mu,
+            "energy_per_revenue": va_rate * intensity,
+            "tax_rate": tax_rate,
+            "employment_per_revenue": va_rate / productivity,
+        }
+
+
+def project(
+    a: ScenarioArrays, grant: np.ndarray | None = None, growth: dict[str, np.ndarray] | None = None
+) -> Projection:
+    """Project every cluster and year, with the fund response to ``grant`` (c, t[, k]) [亿元].
+
+    ``growth`` overrides the scenario's growth arrays, each (n, c, t) or (c, t), for sampled
+    futures. Without it there is one sample.
+    """
+    g = {k: np.asarray(v, dtype=float) for k, v in (growth or a.growth).items()}
+    g = {k: v if v.ndim == 3 else v[None] for k, v in g.items()}
+    x = response.grant_array(a, grant)
+    raw = response.mobilised_investment(x, a)
+    u = response.effective_investment(raw, a)
+    b = a.baseline
+    revenue = compound(b["revenue"], g["revenue"], response.revenue_additions(u, a))
+    investment = np.nan_to_num(b["investment"])[:, None] * cumulative(g["investment"]) + u
+    tech = np.nan_to_num(b["tech_investment"])[:, None] * cumulative(g["tech_investment"])
+    tech = tech + a.tech_share[:, None] * u
+    primary = {
+        "revenue": revenue,
+        "investment": np.where(np.isnan(b["investment"])[:, None], np.nan, investment),
+        "tech_investment": np.where(np.isnan(b["tech_investment"])[:, None], np.nan, tech),
+    }
+    return Projection(a.years, a.cluster_ids, primary, factor_paths(a, g), x, raw, u)
+
+
+# --------------------------------------------------------------------------- indicators
+
+
+def cluster_values(p: Projection, indicator: str) -> np.ndarray:
+    """(n, c, t) values of ``indicator`` for every cluster (NaN where undefined)."""
+    if indicator in indicators.EXTENSIVE:
+        e = indicators.EXTENSIVE[indicator]
+        base = p.primary[e.primary]
+        return base if e.factor is None else p.factor[e.factor] * base
+    if indicator in indicators.CHANGES:
+        level = cluster_values(p, indicators.CHANGES[indicator].base)
+        out = np.full_like(level, np.nan)
+        out[..., 1:] = np.diff(level, axis=-1)
+        return out
+    r = indicators.RATIOS[indicator]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return cluster_values(p, r.numerator) / cluster_values(p, r.denominator)
+
+
+def scope_values(p: Projection, indicator: str, members: np.ndarray) -> np.ndarray:
+    """(n, t) values of ``indicator`` over the clusters ``members`` (sums; ratios of sums)."""
+    if indicator in indicators.EXTENSIVE:
+        return cluster_values(p, indicator)[:, members, :].sum(axis=1)
+    if indicator in indicators.CHANGES:
+        level = scope_values(p, indicators.CHANGES[indicator].base, members)
+        out = np.full_like(level, np.nan)
+        out[..., 1:] = np.diff(level, axis=-1)
+        return out
+    r = indicators.RATIOS[indicator]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return scope_values(p, r.numerator, members) / scope_values(p, r.denominator, members)
+
+
+def available(a: ScenarioArrays, indicator: str) -> np.ndarray:
+    """(c,) bool: which clusters have the baselines ``indicator`` needs."""
+    ok = np.ones(a.n_clusters, dtype=bool)
+    for need in indicators.needs(indicator):
+        ok &= ~np.isnan(a.baseline[need])
+    return ok

@@ -1,0 +1,92 @@
+r"""Response to funds: grants → mobilised investment → effective investment → new revenue.
+
+For cluster c, year t, fund category k (all money in 亿元)::
+
+    raw[c,t]  = Σ_k a_c · φ_k · x[c,t,k]                    mobilised investment
+    u[c,t]    = Σ_m β_{c,m} · clip(raw[c,t] − B_{c,m−1}, 0, w_{c,m})   effective (concave)
+    ΔR[c,t]   = ρ_c · Σ_l λ_{c,l} · u[c,t−l]                  new revenue capacity arriving in t
+
+``a`` is net additional investment per ¥1 of grant (leverage), ``φ`` the category's factor, ``w``
+and ``β`` the pipeline's segment widths and slopes (β non-increasing), ``ρ`` the annual revenue
+per ¥1 of new investment and ``λ`` the lag profile. New capacity then grows with its cluster
+(:func:`simulator.projection.compound`). Mobilised investment ``u`` adds to investment in
+year t, and ``θ_c·u`` to 技改 investment.
+
+Everything is a pure function of arrays; the allocation model uses :func:`revenue_kernel` and
+:func:`pipeline_segments` so that it predicts exactly what the projection computes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .scenario.arrays import ScenarioArrays
+
+
+def mobilised_investment(grant: np.ndarray, a: ScenarioArrays) -> np.ndarray:
+    """Gross investment mobilised by grants, before diminishing returns [亿元].
+
+    ``grant``: (..., c, t, k) [亿元] → (..., c, t).
+    """
+    return np.einsum("...ctk,c,k->...ct", grant, a.leverage, a.category_factor)
+
+
+def pipeline_segments(a: ScenarioArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lower edges (c, m), widths (c, m) with ∞ for the open-ended last one, slopes (c, m))."""
+    nc = a.n_clusters
+    widths = np.concatenate([a.pipeline_widths, np.full((nc, 1), np.inf)], axis=1)
+    edges = np.concatenate([np.zeros((nc, 1)), np.cumsum(a.pipeline_widths, axis=1)], axis=1)
+    return edges, widths, a.pipeline_slopes
+
+
+def effective_investment(raw: np.ndarray, a: ScenarioArrays) -> np.ndarray:
+    """Concave piecewise-linear pipeline: (..., c, t) mobilised → effective [亿元]."""
+    edges, widths, slopes = pipeline_segments(a)
+    filled = np.clip(raw[..., None] - edges[:, None, :], 0.0, widths[:, None, :])
+    return np.einsum("...ctm,cm->...ct", filled, slopes)
+
+
+def revenue_additions(u: np.ndarray, a: ScenarioArrays) -> np.ndarray:
+    """New revenue capacity arriving each year from effective investment ``u`` (..., c, t)."""
+    add = np.zeros_like(u, dtype=float)
+    n_t = u.shape[-1]
+    for lag in range(min(a.lag.shape[1], n_t)):  # a handful of lag years
+        add[..., lag:] += a.lag[:, lag, None] * u[..., : n_t - lag]
+    return a.revenue_per_investment[:, None] * add
+
+
+def revenue_kernel(a: ScenarioArrays, revenue_growth: np.ndarray | None = None) -> np.ndarray:
+    """K[c, t, s]: revenue in year t per 亿元 of effective investment in year s.
+
+    Computed by running the projection's own recurrence on unit impulses, so that
+    ``revenue = no_fund_revenue + einsum('cts,cs->ct', K, u)`` holds exactly.
+    """
+    from .projection import compound
+
+    g = a.growth["revenue"] if revenue_growth is None else revenue_growth
+    nc, nt = a.n_clusters, a.n_years
+    impulses = np.broadcast_to(np.eye(nt), (nc, nt, nt))  # [c, s, t]
+    additions = revenue_additions(impulses.transpose(1, 0, 2), a).transpose(1, 0, 2)
+    paths = compound(np.zeros((nc, nt)), g[:, None, :], additions)  # [c, s, t]
+    return paths.transpose(0, 2, 1)
+
+
+def grant_array(a: ScenarioArrays, grant: np.ndarray | None) -> np.ndarray:
+    """A (c, t, k) grant array [亿元]; zeros when ``grant`` is None."""
+    shape = (a.n_clusters, a.n_years, len(a.category_ids))
+    if grant is None:
+        return np.zeros(shape)
+    grant = np.asarray(grant, dtype=float)
+    if grant.ndim == 2:
+        grant = grant[:, :, None] if shape[2] == 1 else _spread_over_categories(grant, a)
+    if grant.shape != shape:
+        raise ValueError(f"grant has shape {grant.shape}, expected {shape}")
+    return grant
+
+
+def _spread_over_categories(grant: np.ndarray, a: ScenarioArrays) -> np.ndarray:
+    """A cluster × year grant split over categories at their minimum shares, rest pro rata."""
+    weights = np.maximum(a.category_min, 0)
+    rest = 1 - weights.sum()
+    weights = weights + rest * a.category_max / a.category_max.sum()
+    return grant[:, :, None] * weights[None, None, :]

@@ -1,0 +1,220 @@
+"""Result tables and files. Everything is written to a temporary folder and renamed into place,
+so a results folder is either complete or absent, never half-written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import __version__, indicators
+from .projection import Projection, available, cluster_values, scope_values
+from .scenario.arrays import ScenarioArrays
+from .targets import Ledger, display
+from .units import DISPLAY, display_factor, factor
+
+
+def projection_frame(p: Projection, a: ScenarioArrays) -> pd.DataFrame:
+    """Long table ``cluster, indicator, year, value, unit`` (+ ``sample`` when n > 1).
+
+    Clusters, then the jurisdiction total as cluster ``total``; values in display units.
+    The fund (``grant``) and the investment it mobilises are included per cluster.
+    """
+    frames = []
+    n, nc, nt = p.primary["revenue"].shape
+    years = np.asarray(p.years)
+    everyone = np.arange(nc)
+    for name in indicators.ALL:
+        ok = available(a, name)
+        if not ok.any():
+            continue
+        kind = indicators.kind(name)
+        f = display_factor(kind)
+        per_cluster = cluster_values(p, name)  # (n, c, t)
+        blocks = [(cid, per_cluster[:, c, :]) for c, cid in enumerate(a.cluster_ids) if ok[c]]
+        if ok.all():
+            blocks.append(("total", scope_values(p, name, everyone)))
+        for cid, values in blocks:
+            frames.append(_long(values * f, cid, name, DISPLAY[kind], years))
+    money = 1 / factor(a.fund_unit, "money")
+    if p.grant.any():
+        for label, arr in (("grant", p.grant.sum(axis=2)), ("mobilised_investment", p.mobilised)):
+            for c, cid in enumerate(a.cluster_ids):
+                if a.fundable[c]:
+                    frames.append(
+                        _long(
+                            np.broadcast_to(arr[c] * money, (n, nt)), cid, label, a.fund_unit, years
+                        )
+                    )
+    df = pd.concat(frames, ignore_index=True)
+    df = df.dropna(subset=["value"])
+    if n == 1:
+        df = df.drop(columns="sample")
+    return df
+
+
+def _long(values: np.ndarray, cluster: str, indicator: str, unit: str, years) -> pd.DataFrame:
+    n, nt = values.shape
+    return pd.DataFrame(
+        {
+            "cluster": cluster,
+            "indicator": indicator,
+            "year": np.tile(years, n),
+            "value": values.reshape(-1),
+            "unit": unit,
+            "sample": np.repeat(np.arange(n), nt),
+        }
+    )
+
+
+def targets_frame(
+    led: Ledger, years: np.ndarray, movable: np.ndarray | None = None, sample: int = 0
+) -> pd.DataFrame:
+    """One row per target: the contract columns first, then details."""
+    rows = []
+    for j, spec in enumerate(led.specs):
+        req, unit = display(spec, led.required[j, sample])
+        proj, _ = display(spec, led.projected[j, sample])
+        stretch, _ = display(spec, led.stretch_required[j, sample])
+        first = led.first_met[j, sample]
+        rows.append(
+            {
+                "target_id": spec.id,
+                "indicator": spec.indicator,
+                "scope": spec.scope,
+                "year": int(years[spec.t]),
+                "required": req,
+                "projected": proj,
+                "gap": proj - req,
+                "met": bool(led.met[j, sample]),
+                "unit": unit,
+                "provenance": spec.provenance,
+                "name": spec.name,
+                "sense": ">=" if spec.sense > 0 else "<=",
+                "gap_rel": (proj - req) / abs(req) if req else np.nan,
+                "shortfall_rel": led.shortfall[j, sample],
+                "stretch": stretch,
+                "stretch_met": bool(led.stretch_met[j, sample]) if not np.isnan(stretch) else None,
+                "first_met_year": int(years[first]) if first >= 0 else None,
+                "earliest_year": int(years[spec.first_t]),
+                "weight": spec.weight,
+                "fund_can_move": None if movable is None else bool(movable[j]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def format_number(x: float) -> str:
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return "—"
+    ax = abs(x)
+    if ax >= 1000:
+        return f"{x:,.0f}"
+    if ax >= 100:
+        return f"{x:.1f}"
+    if ax >= 1:
+        return f"{x:.2f}"
+    return f"{x:.4f}"
+
+
+def targets_table(df: pd.DataFrame) -> str:
+    """A plain-text table of targets for the terminal."""
+    head = ["target", "year", "required", "projected", "gap", "unit", "met"]
+    body = [
+        [
+            r.target_id,
+            str(r.year),
+            format_number(r.required),
+            format_number(r.projected),
+            ("+" if r.gap > 0 else "") + format_number(r.gap),
+            r.unit,
+            "yes" if r.met else "NO",
+        ]
+        for r in df.itertuples()
+    ]
+    return render(head, body, right={2, 3, 4})
+
+
+def render(head: list[str], body: list[list[str]], right: set[int] = frozenset()) -> str:
+    def width(s: str) -> int:  # CJK characters take two columns
+        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
+
+    cols = [max(width(r[i]) for r in [head, *body]) for i in range(len(head))]
+
+    def line(cells):
+        out = []
+        for i, cell in enumerate(cells):
+            pad = " " * (cols[i] - width(cell))
+            out.append(pad + cell if i in right else cell + pad)
+        return "  ".join(out).rstrip()
+
+    rule = "  ".join("-" * c for c in cols)
+    return "\n".join([line(head), rule, *(line(r) for r in body)])
+
+
+# --------------------------------------------------------------------------- files
+
+
+@contextlib.contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``target``; on success it replaces ``target``."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        target.rename(old)
+    tmp.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_yaml(path: Path, data: dict) -> None:
+    path.write_text(
+        yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100), encoding="utf-8"
+    )
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.write_text(
+        json.dumps(data, ensure_ascii=False, indent=2, default=_json_default), encoding="utf-8"
+    )
+
+
+def _json_default(o):
+    if isinstance(o, np.integer | np.bool_):
+        return o.item()
+    if isinstance(o, np.floating):
+        return None if np.isnan(o) else float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(type(o))
+
+
+def manifest(loaded, settings: dict, timings: dict) -> dict:
+    return {
+        "package": "industrial-target-simulator",
+        "version": __version__,
+        "scenario_file": loaded.file,
+        "scenario_sha256": loaded.sha256,
+        "scenario_id": loaded.scenario.scenario.id,
+        "what_ifs": loaded.what_ifs,
+        "sets": loaded.sets,
+        "settings": settings,
+        "timings_seconds": {k: round(v, 6) for k, v in timings.items()},
+    }

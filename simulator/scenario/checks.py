@@ -1,0 +1,189 @@
+"""Cross-reference checks a schema cannot express: ids, scopes, years, per-year lengths.
+
+Each check yields ``(path, message)``; the loader turns them into errors naming file, field and
+line. Paths are tuples of keys and list positions, as pydantic reports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .. import indicators
+from ..units import factor
+from .schema import Quantity, Scenario
+
+Problem = tuple[tuple, str]
+
+
+def problems(s: Scenario) -> Iterator[Problem]:
+    yield from _ids(s)
+    yield from _groups(s)
+    yield from _per_year_values(s)
+    yield from _targets(s)
+    yield from _funds(s)
+
+
+def _duplicates(items: list[str]) -> set[str]:
+    seen: set[str] = set()
+    return {i for i in items if i in seen or seen.add(i)}
+
+
+def _ids(s: Scenario) -> Iterator[Problem]:
+    ids = [c.id for c in s.clusters]
+    for i, c in enumerate(s.clusters):
+        if c.id in _duplicates(ids):
+            yield ("clusters", i, "id"), f"duplicate cluster id {c.id!r}"
+        if c.id == "total" or c.id in s.groups:
+            yield ("clusters", i, "id"), f"cluster id {c.id!r} clashes with a group or 'total'"
+    tids = [t.id for t in s.targets]
+    for i, t in enumerate(s.targets):
+        if t.id in _duplicates(tids):
+            yield ("targets", i, "id"), f"duplicate target id {t.id!r}"
+
+
+def _groups(s: Scenario) -> Iterator[Problem]:
+    ids = {c.id for c in s.clusters}
+    for name, members in s.groups.items():
+        if name == "total":
+            yield ("groups", name), "'total' is reserved for the whole jurisdiction"
+        if not members:
+            yield ("groups", name), "a group needs at least one cluster"
+        for m in members:
+            if m not in ids:
+                yield ("groups", name), f"unknown cluster {m!r}"
+
+
+def _year_values(q: Quantity, years: list[int], path: tuple) -> Iterator[Problem]:
+    """A per-year quantity: one number, one per year in order, or a year → value mapping."""
+    v = q.value
+    if isinstance(v, list) and len(v) != len(years):
+        yield (
+            (*path, "value"),
+            f"needs one value per year {years[0]}–{years[-1]} ({len(years)}), got {len(v)}",
+        )
+    if isinstance(v, dict) and set(v) != set(years):
+        missing = sorted(set(years) - set(v))
+        extra = sorted(set(v) - set(years))
+        detail = "; ".join(
+            x
+            for x in (f"missing {missing}" if missing else "", f"outside {extra}" if extra else "")
+            if x
+        )
+        yield (*path, "value"), f"needs a value for each year {years[0]}–{years[-1]}: {detail}"
+
+
+def _per_year_values(s: Scenario) -> Iterator[Problem]:
+    plan_years = s.plan_years
+    for i, c in enumerate(s.clusters):
+        for name in type(c.growth).model_fields:
+            q = getattr(c.growth, name)
+            if q is not None:
+                yield from _year_values(q, plan_years, ("clusters", i, "growth", name))
+    for name in type(s.limits).model_fields:
+        q = getattr(s.limits, name)
+        if q is not None:
+            yield from _year_values(q, plan_years, ("limits", name))
+    if s.funds is not None:
+        yield from _year_values(s.funds.budget, fund_years(s), ("funds", "budget"))
+
+
+def fund_years(s: Scenario) -> list[int]:
+    return s.funds.years if s.funds and s.funds.years else s.plan_years
+
+
+def cluster_ids_in(s: Scenario, scope: str) -> list[str] | None:
+    """Cluster ids of a scope (a cluster id, a group name or ``total``), None if unknown."""
+    ids = [c.id for c in s.clusters]
+    if scope == "total":
+        return ids
+    if scope in s.groups:
+        return list(s.groups[scope])
+    return [scope] if scope in ids else None
+
+
+def _targets(s: Scenario) -> Iterator[Problem]:
+    base, horizon = s.scenario.base_year, s.scenario.horizon
+    by_id = {c.id: c for c in s.clusters}
+    for i, t in enumerate(s.targets):
+        path = ("targets", i)
+        members = cluster_ids_in(s, t.scope)
+        if members is None:
+            yield (*path, "scope"), f"unknown scope {t.scope!r} (a cluster id, a group or 'total')"
+            continue
+        years = t.year if isinstance(t.year, list) else [t.year]
+        for y in years:
+            if not base <= y <= horizon:
+                yield (*path, "year"), f"year {y} is outside the plan years {base}–{horizon}"
+        if t.indicator == "new_land" and base in years:
+            yield (*path, "year"), "new_land is not defined in the base year"
+        if t.deadline == base:
+            yield (*path, "year"), "a target year must come after the base year"
+        if t.growth is not None and t.indicator == "new_land":
+            yield (*path, "growth"), "new_land targets take a level, not a growth rate"
+        for need in indicators.needs(t.indicator):
+            lacking = [m for m in members if getattr(by_id[m].baseline, need) is None]
+            if lacking:
+                yield (
+                    (*path, "indicator"),
+                    (f"{t.indicator} needs baseline.{need}, missing for {', '.join(lacking)}"),
+                )
+        kind = indicators.kind(t.indicator)
+        if t.count_over is not None:
+            yield from _unit(t.count_over, kind, (*path, "count_over"))
+            yield from _unit(t.level, "count", (*path, "level"))
+            if t.growth is not None:
+                yield (*path, "growth"), "a count target gives a level"
+        elif t.level is not None:
+            yield from _unit(t.level, kind, (*path, "level"))
+
+
+def _unit(q: Quantity | None, kind: str, path: tuple) -> Iterator[Problem]:
+    if q is None:
+        return
+    try:
+        factor(q.unit, kind)
+    except ValueError as exc:
+        yield (*path, "unit"), str(exc)
+
+
+def _funds(s: Scenario) -> Iterator[Problem]:
+    f = s.funds
+    if f is None:
+        return
+    ids = {c.id for c in s.clusters}
+    by_id = {c.id: c for c in s.clusters}
+    for y in fund_years(s):
+        if y not in s.plan_years:
+            yield ("funds", "years"), f"fund year {y} is outside the plan years"
+    for i, c in enumerate(f.eligible or []):
+        if c not in ids:
+            yield ("funds", "eligible", i), f"unknown cluster {c!r}"
+        elif by_id[c].response is None:
+            yield ("funds", "eligible", i), f"cluster {c!r} is eligible but has no response"
+    eligible = set(f.eligible) if f.eligible is not None else ids
+    for c in f.shares:
+        if c not in ids:
+            yield ("funds", "shares", c), f"unknown cluster {c!r}"
+        elif c not in eligible:
+            yield ("funds", "shares", c), f"cluster {c!r} is not eligible for the fund"
+    if f.eligible is None:
+        for i, c in enumerate(s.clusters):
+            if c.response is None:
+                yield (
+                    ("clusters", i, "response"),
+                    (
+                        "every cluster is eligible (funds.eligible not given), so a response is needed"
+                    ),
+                )
+    mins = sum((b.min or 0) * factor(b.unit, "share") for b in f.shares.values())
+    if mins > 1 + 1e-9:
+        yield ("funds", "shares"), f"minimum shares add up to {mins:.0%}, over 100%"
+    cat_ids = [c.id for c in f.categories]
+    for i, c in enumerate(f.categories):
+        if c.id in _duplicates(cat_ids):
+            yield ("funds", "categories", i, "id"), f"duplicate category id {c.id!r}"
+    cat_mins = sum(
+        (c.share.min or 0) * factor(c.share.unit, "share") for c in f.categories if c.share
+    )
+    if cat_mins > 1 + 1e-9:
+        yield ("funds", "categories"), f"category minimum shares add up to {cat_mins:.0%}"

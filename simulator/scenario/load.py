@@ -1,0 +1,240 @@
+"""Read a scenario file: safe YAML → defaults merged → what-ifs and ``--set`` → validated model.
+
+Errors name the file, the field (as a dotted path using cluster and target ids, the same
+syntax ``--set`` takes) and the line where the YAML has it.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import InputError, InputErrors
+from . import overrides
+from .checks import problems
+from .schema import Scenario
+
+LineMap = dict[tuple, int]
+
+
+@dataclass
+class Loaded:
+    """A validated scenario with what was done to get it (for the manifest)."""
+
+    scenario: Scenario
+    resolved: dict  # raw data after defaults, what-ifs and --set; loadable as a scenario
+    file: str
+    sha256: str
+    what_ifs: list[str] = field(default_factory=list)
+    sets: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+def _lines(node: yaml.Node, path: tuple = ()) -> LineMap:
+    out: LineMap = {path: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            k = key.value
+            out[(*path, k)] = key.start_mark.line + 1
+            out.update({p: n for p, n in _lines(value, (*path, k)).items() if p != (*path, k)})
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out.update(_lines(item, (*path, i)))
+    return out
+
+
+def read_yaml(path: str | Path) -> tuple[Any, LineMap, bytes]:
+    """Safe-load ``path``; return the data, a map from key paths to line numbers, raw bytes."""
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file", file=name) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=name) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", file=name) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or "malformed YAML"
+        raise InputError(
+            f"malformed YAML: {problem}", file=name, line=mark.line + 1 if mark else None
+        ) from None
+    return data, (_lines(node) if node is not None else {}), raw
+
+
+def line_of(lines: LineMap, loc: tuple) -> int | None:
+    """Line of the longest prefix of ``loc`` that the file has."""
+    for n in range(len(loc), -1, -1):
+        key = tuple(loc[:n])
+        if key in lines:
+            return lines[key]
+    return None
+
+
+def dotted(data: Any, loc: tuple) -> str:
+    """``('clusters', 2, 'growth')`` → ``clusters.appliances.growth`` (ids where items have them)."""
+    parts: list[str] = []
+    node = data
+    for key in loc:
+        if isinstance(node, list) and isinstance(key, int) and key < len(node):
+            item = node[key]
+            parts.append(str(item["id"]) if isinstance(item, dict) and "id" in item else str(key))
+            node = item
+        else:
+            parts.append(str(key))
+            node = node.get(key) if isinstance(node, dict) else None
+    return ".".join(parts)
+
+
+# --------------------------------------------------------------------------- defaults
+
+
+def _deep_merge(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = copy.deepcopy(base)
+        for k, v in over.items():
+            out[k] = _deep_merge(out[k], v) if k in out else copy.deepcopy(v)
+        return out
+    return copy.deepcopy(over)
+
+
+def merge_defaults(data: dict) -> dict:
+    """Fold ``cluster_defaults`` into every cluster (the cluster's own entries win)."""
+    data = dict(data)
+    defaults = data.pop("cluster_defaults", None)
+    if defaults and isinstance(data.get("clusters"), list):
+        data["clusters"] = [
+            _deep_merge(defaults, c) if isinstance(c, dict) else c for c in data["clusters"]
+        ]
+    return data
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def _what_if_spec(name: str, data: dict, file: str) -> tuple[str, dict]:
+    table = data.get("what_ifs") or {}
+    if name in table:
+        return name, table[name]
+    candidate = Path(name)
+    if candidate.suffix in (".yaml", ".yml"):
+        spec, _, _ = read_yaml(candidate)
+        if not isinstance(spec, dict):
+            raise InputError(
+                "a what-if file is a mapping (description, set, add, scale)", file=name
+            )
+        return candidate.stem, spec
+    known = ", ".join(table) or "none"
+    raise InputError(
+        f"unknown what-if {name!r} (this scenario has: {known})", file=file, field="what_ifs"
+    )
+
+
+def _parse_set(item: str) -> tuple[str, Any]:
+    if "=" not in item:
+        raise InputError(f"--set takes PATH=VALUE, got {item!r}", field="--set")
+    path, text = item.split("=", 1)
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise InputError(f"cannot read value {text!r}", field=f"--set {path}") from None
+    return path.strip(), value
+
+
+def apply_overrides(data: dict, file: str, what_ifs: list[str], sets: list[str]) -> dict:
+    from .schema import WhatIf
+
+    for name in what_ifs:
+        label, spec = _what_if_spec(name, data, file)
+        try:
+            w = WhatIf.model_validate(spec)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise InputError(
+                err["msg"], file=file, field=f"what_ifs.{label}." + ".".join(map(str, err["loc"]))
+            ) from None
+        try:
+            data = overrides.apply(
+                data, f"what-if {label}: {w.description}", set_=w.set, add=w.add, scale=w.scale
+            )
+        except overrides.OverrideError as exc:
+            raise InputError(str(exc), file=file, field=f"what-if {label}: {exc.path}") from None
+    for item in sets:
+        path, value = _parse_set(item)
+        try:
+            data = overrides.apply(
+                data, f"set on the command line: {path}={value}", set_={path: value}
+            )
+        except overrides.OverrideError as exc:
+            raise InputError(str(exc), file=file, field=f"--set {exc.path}") from None
+    return data
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate(data: Any, file: str, lines: LineMap | None = None) -> Scenario:
+    """Validate raw data; raise :class:`InputErrors` listing every problem found."""
+    lines = lines or {}
+    if not isinstance(data, dict):
+        raise InputError("a scenario file is a YAML mapping", file=file)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            # drop pydantic's union/type tags so the path is the file's path
+            loc = tuple(
+                k
+                for k in loc
+                if not (
+                    isinstance(k, str)
+                    and (
+                        "[" in k
+                        or k in ("float", "int", "list[float]", "dict[int,float]", "function-after")
+                    )
+                )
+            )
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field"
+            errors.append(
+                InputError(msg, file=file, field=dotted(data, loc), line=line_of(lines, loc))
+            )
+        raise InputErrors(errors) from None
+    found = [
+        InputError(msg, file=file, field=dotted(data, loc), line=line_of(lines, loc))
+        for loc, msg in problems(scenario)
+    ]
+    if found:
+        raise InputErrors(found)
+    return scenario
+
+
+def load(
+    path: str | Path, what_ifs: list[str] | tuple = (), sets: list[str] | tuple = ()
+) -> Loaded:
+    """Read, merge defaults, apply what-ifs then ``--set`` in order, and validate."""
+    file = str(path)
+    data, lines, raw = read_yaml(path)
+    if not isinstance(data, dict):
+        raise InputError("a scenario file is a YAML mapping", file=file)
+    data = merge_defaults(data)
+    data = apply_overrides(data, file, list(what_ifs), list(sets))
+    scenario = validate(data, file, lines)
+    return Loaded(scenario, data, file, hashlib.sha256(raw).hexdigest(), list(what_ifs), list(sets))

@@ -1,0 +1,386 @@
+"""The scenario file, as pydantic models. Every number carries its provenance and its unit.
+
+A number is written as a small mapping, e.g.::
+
+    revenue: {value: 620, unit: 亿元, plan: "规上企业主营业务收入突破620亿元"}
+    va_rate: {value: 19.7, unit: "%", statistic: "宁波家电 2020: 203.1/1031.7", source: "jxj.ningbo.gov.cn"}
+    revenue_growth: {value: 8, unit: "%/yr", assumption: "trend 2017–2019 of the appliance cluster"}
+
+Exactly one of ``plan`` (the plan's own words), ``statistic`` (source and quote) or
+``assumption`` (a one-line reason) is required. Units are checked against the field's kind here;
+conversion to canonical units happens once, in :mod:`simulator.scenario.arrays`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from .. import indicators
+from ..units import UnitError, factor
+
+Number = float
+YearValues = list[float] | dict[int, float]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Provenanced(Strict):
+    """Where a number comes from: exactly one of ``plan``, ``statistic`` or ``assumption``."""
+
+    plan: str | None = None
+    statistic: str | None = None
+    assumption: str | None = None
+    source: str | None = Field(None, description="URL or title backing a statistic")
+    was: str | None = Field(None, description="provenance before a what-if changed the number")
+
+    @model_validator(mode="after")
+    def _one_provenance(self):
+        given = [k for k in ("plan", "statistic", "assumption") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(
+                "every number needs exactly one provenance: plan (quote), statistic (source "
+                f"and quote) or assumption (reason); found {given or 'none'}"
+            )
+        return self
+
+    @property
+    def provenance_kind(self) -> str:
+        return next(k for k in ("plan", "statistic", "assumption") if getattr(self, k))
+
+    @property
+    def provenance(self) -> str:
+        """``kind: text`` in one line, for reports."""
+        text = getattr(self, self.provenance_kind)
+        if self.source:
+            text = f"{text} [{self.source}]"
+        return f"{self.provenance_kind}: {text}"
+
+
+class Quantity(Provenanced):
+    """A number (or per-year numbers, or a [low, high] range) with unit and provenance."""
+
+    value: Number | YearValues
+    unit: str
+
+    def values(self) -> list[float]:
+        v = self.value
+        if isinstance(v, dict):
+            return list(v.values())
+        return list(v) if isinstance(v, list) else [v]
+
+
+def _of_kind(kind: str):
+    def check(q: Quantity) -> Quantity:
+        try:
+            factor(q.unit, kind)
+        except UnitError as exc:
+            raise ValueError(str(exc)) from None
+        return q
+
+    return AfterValidator(check)
+
+
+def _scalar(q: Quantity) -> Quantity:
+    if not isinstance(q.value, int | float):
+        raise ValueError("must be a single number")
+    return q
+
+
+def _non_negative(q: Quantity) -> Quantity:
+    if any(v < 0 for v in q.values()):
+        raise ValueError("must not be negative")
+    return q
+
+
+Scalar = AfterValidator(_scalar)
+NonNegative = AfterValidator(_non_negative)
+
+Money = Annotated[Quantity, _of_kind("money"), Scalar, NonNegative]
+MoneyPerYear = Annotated[Quantity, _of_kind("money"), NonNegative]
+Land = Annotated[Quantity, _of_kind("land"), Scalar, NonNegative]
+LandPerYear = Annotated[Quantity, _of_kind("land"), NonNegative]
+EnergyPerYear = Annotated[Quantity, _of_kind("energy"), NonNegative]
+People = Annotated[Quantity, _of_kind("people"), Scalar, NonNegative]
+Share = Annotated[Quantity, _of_kind("share"), Scalar, NonNegative]
+ShareList = Annotated[Quantity, _of_kind("share"), NonNegative]
+Intensity = Annotated[Quantity, _of_kind("intensity"), Scalar, NonNegative]
+IntensityPerYear = Annotated[Quantity, _of_kind("intensity"), NonNegative]
+Ratio = Annotated[Quantity, _of_kind("ratio"), Scalar, NonNegative]
+Growth = Annotated[Quantity, _of_kind("growth")]
+
+
+# --------------------------------------------------------------------------- clusters
+
+#: baseline field → the growth entry that drives it
+GROWTH_OF_BASELINE: dict[str, str] = {
+    "revenue": "revenue",
+    "va_rate": "va_rate",
+    "investment": "investment",
+    "tech_investment": "tech_investment",
+    "land": "revenue_per_mu",
+    "energy_intensity": "energy_intensity",
+    "tax": "tax_rate",
+    "employment": "productivity",
+}
+
+
+class Baseline(Strict):
+    """Base-year levels of a cluster (规上 firms unless the scenario says otherwise)."""
+
+    revenue: Money = Field(description="main business revenue 主营业务收入 [money]")
+    va_rate: Share | None = Field(None, description="value added / revenue 增加值率 [%]")
+    investment: Money | None = Field(None, description="industrial investment 工业投资 [money/yr]")
+    tech_investment: Money | None = Field(None, description="技改 investment [money/yr]")
+    land: Land | None = Field(None, description="industrial land in use 工业用地 [land]")
+    energy_intensity: Intensity | None = Field(None, description="energy per VA [tce/万元]")
+    tax: Money | None = Field(None, description="taxes paid 税收 [money/yr]")
+    employment: People | None = Field(None, description="employees 从业人员 [万人]")
+
+
+class GrowthRates(Strict):
+    """Annual growth rates (constant, or one per plan year) of each driver [%/yr]."""
+
+    revenue: Growth | None = None
+    va_rate: Growth | None = None
+    investment: Growth | None = None
+    tech_investment: Growth | None = None
+    revenue_per_mu: Growth | None = None
+    energy_intensity: Growth | None = None
+    tax_rate: Growth | None = None
+    productivity: Growth | None = None
+
+
+class Pipeline(Provenanced):
+    """Diminishing returns: segments of fund-mobilised investment per cluster and year.
+
+    The first ``widths[0]`` of mobilised investment is fully effective (slope ``slopes[0]``),
+    the next ``widths[1]`` at ``slopes[1]``… and everything beyond at ``slopes[-1]``.
+    Slopes must not increase (a concave response).
+    """
+
+    widths: list[float]
+    slopes: list[float]
+    unit: str
+
+    @model_validator(mode="after")
+    def _concave(self):
+        try:
+            factor(self.unit, "money")
+        except UnitError as exc:
+            raise ValueError(str(exc)) from None
+        if len(self.slopes) != len(self.widths) + 1:
+            raise ValueError("needs one more slope than widths (the last slope is open-ended)")
+        if any(w <= 0 for w in self.widths):
+            raise ValueError("widths must be positive")
+        if any(s < 0 for s in self.slopes):
+            raise ValueError("slopes must not be negative")
+        if any(b > a + 1e-12 for a, b in zip(self.slopes, self.slopes[1:], strict=False)):
+            raise ValueError("slopes must not increase (diminishing returns)")
+        return self
+
+
+class Response(Strict):
+    """How grants turn into investment and revenue (see docs/model.md)."""
+
+    leverage: Ratio = Field(description="net additional investment per ¥1 of grant [元/元]")
+    revenue_per_investment: Ratio = Field(description="annual revenue per ¥1 of new investment")
+    lag: ShareList = Field(description="share of the new revenue arriving 0, 1, 2… years later")
+    tech_share: Share | None = Field(None, description="share of mobilised investment that is 技改")
+    pipeline: Pipeline | None = None
+
+    @model_validator(mode="after")
+    def _lag_sums_to_one(self):
+        total = sum(self.lag.values()) * factor(self.lag.unit, "share")
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"lag shares must add up to 100% (they add up to {total:.1%})")
+        return self
+
+
+class Cluster(Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    name: str
+    baseline: Baseline
+    growth: GrowthRates
+    response: Response | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _growth_for_every_baseline(self):
+        for field, growth in GROWTH_OF_BASELINE.items():
+            if getattr(self.baseline, field) is not None and getattr(self.growth, growth) is None:
+                raise ValueError(f"baseline.{field} is given, so growth.{growth} is required")
+        if self.baseline.energy_intensity is not None and self.baseline.va_rate is None:
+            raise ValueError("baseline.energy_intensity needs baseline.va_rate")
+        if self.baseline.employment is not None and self.baseline.va_rate is None:
+            raise ValueError("baseline.employment needs baseline.va_rate")
+        return self
+
+
+# --------------------------------------------------------------------------- targets
+
+Sense = Literal[">=", "<="]
+
+
+class Target(Strict):
+    """A plan target: indicator, scope, year, sense, and a level or a growth rate."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    name: str | None = None
+    indicator: Literal[indicators.ALL]  # type: ignore[valid-type]
+    scope: str = "total"
+    year: int | list[int] = Field(description="deadline year, or [earliest, latest]")
+    sense: Sense = ">="
+    level: Quantity | None = Field(None, description="required level, or [floor, stretch]")
+    growth: Quantity | None = Field(
+        None, description="required CAGR from the base year, or [floor, stretch]"
+    )
+    count_over: Quantity | None = Field(
+        None, description="count clusters whose indicator exceeds this threshold"
+    )
+    weight: float = Field(1.0, ge=0, description="planner's priority in the objective")
+    hard: bool = Field(False, description="the allocation must meet it (a constraint)")
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _level_or_growth(self):
+        if (self.level is None) == (self.growth is None):
+            raise ValueError("give exactly one of level or growth")
+        if self.count_over is not None and self.level is None:
+            raise ValueError("a count target gives the count as level")
+        if self.growth is not None:
+            try:
+                factor(self.growth.unit, "growth")
+            except UnitError as exc:
+                raise ValueError(f"growth: {exc}") from None
+        if isinstance(self.year, list) and (len(self.year) != 2 or self.year[0] > self.year[1]):
+            raise ValueError("year must be a year or [earliest, latest]")
+        for q in (self.level, self.growth):
+            if q is not None and isinstance(q.value, dict | list) and len(q.values()) != 2:
+                raise ValueError("a range is written [floor, stretch]")
+        return self
+
+    @property
+    def deadline(self) -> int:
+        return self.year[1] if isinstance(self.year, list) else self.year
+
+
+# --------------------------------------------------------------------------- funds, limits
+
+
+class ShareBounds(Provenanced):
+    """Minimum and/or maximum share of the year's fund."""
+
+    min: float | None = Field(None, ge=0)
+    max: float | None = Field(None, ge=0)
+    unit: str = "%"
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        try:
+            f = factor(self.unit, "share")
+        except UnitError as exc:
+            raise ValueError(str(exc)) from None
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min share is above max share")
+        if self.max is not None and self.max * f > 1 + 1e-12:
+            raise ValueError("max share is above 100%")
+        return self
+
+
+class Category(Strict):
+    """A use of the fund (Cixi: 技改, key technologies, platforms…) with its own leverage."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    name: str
+    leverage_factor: Ratio = Field(description="multiplies the cluster's leverage [元/元]")
+    share: ShareBounds | None = None
+
+
+class Funds(Strict):
+    name: str
+    unit: str = Field("亿元", description="money unit of allocations and reports")
+    budget: MoneyPerYear = Field(description="annual budget (one value, or one per fund year)")
+    years: list[int] | None = Field(None, description="fund years (default: every plan year)")
+    must_spend: bool = Field(False, description="spend the whole budget each year")
+    eligible: list[str] | None = Field(None, description="clusters that may receive funds")
+    shares: dict[str, ShareBounds] = Field(default_factory=dict)
+    categories: list[Category] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unit(self):
+        try:
+            factor(self.unit, "money")
+        except UnitError as exc:
+            raise ValueError(f"unit: {exc}") from None
+        return self
+
+
+class Limits(Strict):
+    new_land: LandPerYear | None = Field(None, description="new industrial land per year [亩]")
+    energy_cap: EnergyPerYear | None = Field(None, description="total energy use per year")
+    energy_intensity: IntensityPerYear | None = Field(
+        None, description="jurisdiction energy per VA, upper limit per year"
+    )
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class WhatIf(Strict):
+    description: str
+    set: dict[str, Any] = Field(default_factory=dict)
+    add: dict[str, float] = Field(default_factory=dict)
+    scale: dict[str, float] = Field(default_factory=dict)
+
+
+class NotModelled(Strict):
+    figure: str
+    plan: str
+    reason: str
+
+
+class SourceDocument(Strict):
+    seed: str
+    url: str | None = None
+    published: str | None = None
+
+
+class Meta(Strict):
+    id: str
+    jurisdiction: str
+    title: str
+    source: SourceDocument
+    base_year: int = Field(ge=1949, le=2100)
+    horizon: int = Field(ge=1949, le=2100, description="last plan year")
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _horizon_after_base(self):
+        if self.horizon <= self.base_year:
+            raise ValueError("horizon must be after base_year")
+        if self.horizon - self.base_year > 30:
+            raise ValueError("at most 30 plan years")
+        return self
+
+
+class Scenario(Strict):
+    scenario: Meta
+    clusters: list[Cluster] = Field(min_length=1)
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    targets: list[Target] = Field(default_factory=list)
+    funds: Funds | None = None
+    limits: Limits = Field(default_factory=Limits)
+    what_ifs: dict[str, WhatIf] = Field(default_factory=dict)
+    not_modelled: list[NotModelled] = Field(default_factory=list)
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(self.scenario.base_year, self.scenario.horizon + 1))
+
+    @property
+    def plan_years(self) -> list[int]:
+        return self.years[1:]
