@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import click
+import numpy as np
 
 from . import __version__
 from .errors import InputError, InputErrors, SimulatorError
@@ -216,3 +217,226 @@ def _money(a) -> float:
     from .units import factor
 
     return factor(a.fund_unit, "money")
+
+
+# --------------------------------------------------------------------------- optimise
+
+
+def _prepare(file, what_ifs, sets):
+    from .targets import compile_targets
+
+    loaded = load(file, what_ifs, sets)
+    a = compile_arrays(loaded.scenario)
+    if loaded.scenario.funds is None:
+        raise InputError("the scenario has no fund to allocate", file=str(file), field="funds")
+    return loaded, a, compile_targets(loaded.scenario, a)
+
+
+OBJECTIVE_OPTION = click.option(
+    "--objective", type=click.Choice(["shortfall", "targets-met", "worst"]),
+    default="shortfall", show_default=True,
+    help="shortfall: min weighted relative shortfall; targets-met: max weighted number met "
+         "(MIP); worst: min the largest relative shortfall.")
+
+
+@main.command()
+@scenario_options
+@OBJECTIVE_OPTION
+@click.option("--export-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the exact model solved (.mps or .lp).")
+def optimise(file, what_ifs, sets, out, as_json, objective, export_model):
+    """Allocate the fund across clusters and years so the targets are best met."""
+    from . import results
+    from .allocation import marginal, report
+    from .allocation.optimise import optimise as solve
+    from .allocation_csv import write_allocation
+    from .targets import ledger
+
+    if export_model and export_model.suffix.lower() not in (".mps", ".lp"):
+        raise InputError("must end in .mps or .lp", field="--export-model")
+    loaded, a, specs = _prepare(file, what_ifs, sets)
+    opt = solve(a, specs, objective)
+    no_fund = ledger(opt.problem.reference, specs)
+    budget = marginal.budget_marginals(opt)
+    limits = marginal.limit_marginals(opt)
+    solver = report.solver_record(opt, budget, limits)
+    solver["binding"] = marginal.binding(opt)
+    table = report.before_after(no_fund, opt.ledger, opt.movable, a.years)
+    targets = results.targets_frame(opt.ledger, a.years, opt.movable)
+    out = out or default_out(loaded, "+optimised")
+    with results.atomic_dir(out) as tmp:
+        results.projection_frame(opt.projection, a).to_csv(tmp / "projection.csv", index=False)
+        targets.to_csv(tmp / "targets.csv", index=False)
+        write_allocation(tmp / "allocation.csv", opt.grant, a)
+        results.write_json(tmp / "solver.json", solver)
+        results.write_yaml(tmp / "scenario.resolved.yaml", loaded.resolved)
+        results.write_json(tmp / "manifest.json", results.manifest(
+            loaded, {"command": "optimise", "objective": objective}, opt.timings))
+    if export_model:
+        export_model.parent.mkdir(parents=True, exist_ok=True)
+        opt.highs.write(str(export_model))
+    if as_json:
+        click.echo(json.dumps({"solver": solver, "targets": json.loads(
+            table.to_json(orient="records"))}, ensure_ascii=False, indent=2, default=str))
+        return
+    m = loaded.scenario.scenario
+    click.echo(f"{m.jurisdiction} — {loaded.scenario.funds.name}, objective {objective}")
+    click.echo("")
+    click.echo(report.allocation_table(opt.grant, a))
+    click.echo("")
+    click.echo(report.before_after_table(table))
+    click.echo("")
+    moved = int(opt.movable.sum())
+    click.echo(f"{int(opt.ledger.met[:, 0].sum())} of {len(specs)} targets met "
+               f"(without the fund: {int(no_fund.met[:, 0].sum())}); the fund can move "
+               f"{moved} of them. Objective ({objective}): {opt.objective:.6g}")
+    click.echo("binding: " + (", ".join(solver["binding"]) or "nothing binds"))
+    for line in report.marginal_sentences(budget, limits, objective):
+        click.echo("  " + line)
+    click.echo(f"solved by HiGHS {solver['solver_version']} in "
+               f"{opt.timings['build_seconds'] + opt.timings['handoff_seconds'] + opt.timings['solve_seconds']:.3f} s "
+               f"({solver['n_variables']} variables, {solver['n_constraints']} constraints). "
+               f"Results in {out}/")
+
+
+# --------------------------------------------------------------------------- compare
+
+
+@main.command()
+@scenario_options
+@OBJECTIVE_OPTION
+@click.option("--allocation", "allocations", multiple=True, required=True,
+              metavar="equal|by-size|by-gap|optimised|FILE.csv",
+              help="An allocation to compare; repeatable.")
+def compare(file, what_ifs, sets, out, as_json, objective, allocations):
+    """Compare allocations side by side on the same scenario and objective."""
+    import pandas as pd
+
+    from . import results
+    from .allocation import strategies
+    from .allocation.audit import violations
+    from .allocation.objective import BETTER, objective_value
+    from .allocation.optimise import optimise as solve
+    from .allocation.problem import build_problem
+    from .allocation_csv import read_allocation
+    from .projection import project
+    from .targets import display, ledger, weighted_shortfall
+
+    loaded, a, specs = _prepare(file, what_ifs, sets)
+    grants = {}
+    for name in allocations:  # read every file first: a bad one writes nothing
+        if name not in (*strategies.STRATEGIES, "optimised"):
+            grants[name] = read_allocation(name, a)
+    problem = build_problem(a, specs)
+    movable = np.array([d.movable for d in problem.targets])
+    no_fund = ledger(problem.reference, specs)
+    rows = []
+    for name in allocations:
+        if name == "optimised":
+            grant = solve(a, specs, objective).grant
+        elif name in strategies.STRATEGIES:
+            grant = strategies.strategy(name, a, no_fund)
+        else:
+            grant = grants[name]
+        p = project(a, grant)
+        led = ledger(p, specs, problem.reference)
+        broken = violations(a, grant, p)
+        row = {
+            "allocation": name,
+            "objective": objective_value(led, movable, objective),
+            "targets_met": int(led.met[:, 0].sum()),
+            "weighted_shortfall": float(weighted_shortfall(led, movable)[0]),
+            "spent": grant.sum() / _money(a),
+            "feasible": not broken,
+            "breaks": "; ".join(broken),
+        }
+        for j, spec in enumerate(specs):
+            row[f"gap:{spec.id}"] = display(spec, led.gap[j, 0])[0]
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    out = out or default_out(loaded, "+compare")
+    with results.atomic_dir(out) as tmp:
+        df.to_csv(tmp / "comparison.csv", index=False)
+        results.write_yaml(tmp / "scenario.resolved.yaml", loaded.resolved)
+        results.write_json(tmp / "manifest.json", results.manifest(
+            loaded, {"command": "compare", "objective": objective,
+                     "allocations": list(allocations)}, {}))
+    if as_json:
+        click.echo(df.to_json(orient="records", force_ascii=False, indent=2))
+        return
+    head = ["allocation", f"objective ({objective}, {BETTER[objective]} is better)",
+            "targets met", "weighted shortfall", f"spent ({a.fund_unit})", "within limits"]
+    body = [[r.allocation, f"{r.objective:.6g}", f"{r.targets_met}/{len(specs)}",
+             f"{r.weighted_shortfall:.6g}", results.format_number(r.spent),
+             "yes" if r.feasible else "NO: " + _shorten(r.breaks)]
+            for r in df.itertuples()]
+    click.echo(results.render(head, body, right={1, 2, 3, 4}))
+    click.echo(f"\nper-target gaps in {out}/comparison.csv")
+    if not df.feasible.all():
+        click.echo("An allocation that breaks a limit is not comparable: the optimiser is held "
+                   "to every limit.")
+
+
+def _shorten(text: str, n: int = 48) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# --------------------------------------------------------------------------- sweep
+
+
+@main.command()
+@scenario_options
+@OBJECTIVE_OPTION
+@click.option("--budget", "budget_spec", required=True, metavar="START:STOP:STEP",
+              help="Annual budget values (fund's unit), applied to every fund year.")
+def sweep(file, what_ifs, sets, out, as_json, objective, budget_spec):
+    """Re-optimise over a range of annual budgets on one persistent model."""
+    import pandas as pd
+
+    from . import results
+    from .allocation.optimise import optimise as solve
+    from .allocation.sweep import budgets, sweep as run_sweep
+
+    loaded, a, specs = _prepare(file, what_ifs, sets)
+    money = _money(a)
+    try:
+        values = budgets(budget_spec, money)
+    except ValueError as exc:
+        raise InputError(str(exc), field="--budget") from None
+    opt = solve(a, specs, objective)
+    rows, allocation_rows = [], []
+    with click.progressbar(length=len(values), label="sweep", file=sys.stderr) as bar:
+        for value, res in run_sweep(opt, values, progress=lambda i: bar.update(1)):
+            budget = value / money
+            rows.append({"budget": budget, "objective": res.objective,
+                         "targets_met": int(res.ledger.met[:, 0].sum()),
+                         "spent": res.grant.sum() / money,
+                         "solve_seconds": res.timings.get("solve_seconds")})
+            per = res.grant.sum(axis=2) / money
+            for c in np.flatnonzero(a.fundable):
+                for t in np.flatnonzero(a.fund_years):
+                    allocation_rows.append({"budget": budget, "cluster": a.cluster_ids[c],
+                                            "year": int(a.years[t]), "amount": per[c, t],
+                                            "unit": a.fund_unit})
+    df = pd.DataFrame(rows)
+    wide = pd.DataFrame(allocation_rows).pivot_table(
+        index="budget", columns=["cluster", "year"], values="amount")
+    wide.columns = [f"{c}:{y}" for c, y in wide.columns]
+    df = df.merge(wide, left_on="budget", right_index=True)
+    out = out or default_out(loaded, "+sweep")
+    with results.atomic_dir(out) as tmp:
+        df.to_csv(tmp / "sweep.csv", index=False)
+        pd.DataFrame(allocation_rows).to_csv(tmp / "sweep_allocations.csv", index=False)
+        results.write_yaml(tmp / "scenario.resolved.yaml", loaded.resolved)
+        results.write_json(tmp / "manifest.json", results.manifest(
+            loaded, {"command": "sweep", "objective": objective, "budget": budget_spec}, {}))
+    if as_json:
+        click.echo(df[["budget", "objective", "targets_met", "spent"]].to_json(
+            orient="records", force_ascii=False, indent=2))
+        return
+    head = [f"budget ({a.fund_unit}/yr)", "objective", "targets met", "spent"]
+    body = [[results.format_number(r.budget), f"{r.objective:.6g}",
+             f"{r.targets_met}/{len(specs)}", results.format_number(r.spent)]
+            for r in df.itertuples()]
+    click.echo(results.render(head, body, right={0, 1, 2, 3}))
+    click.echo(f"\nallocation per budget in {out}/sweep.csv")

@@ -21,6 +21,7 @@ def problems(s: Scenario) -> Iterator[Problem]:
     yield from _per_year_values(s)
     yield from _targets(s)
     yield from _funds(s)
+    yield from _limits(s)
 
 
 def _duplicates(items: list[str]) -> set[str]:
@@ -129,6 +130,10 @@ def _targets(s: Scenario) -> Iterator[Problem]:
                 )
         kind = indicators.kind(t.indicator)
         if t.count_over is not None:
+            if t.indicator not in indicators.EXTENSIVE:
+                yield (*path, "indicator"), "count targets take a level indicator (not a ratio)"
+            if t.sense != ">=":
+                yield (*path, "sense"), "count targets count clusters at or above a threshold"
             yield from _unit(t.count_over, kind, (*path, "count_over"))
             yield from _unit(t.level, "count", (*path, "level"))
             if t.growth is not None:
@@ -144,6 +149,16 @@ def _unit(q: Quantity | None, kind: str, path: tuple) -> Iterator[Problem]:
         factor(q.unit, kind)
     except ValueError as exc:
         yield (*path, "unit"), str(exc)
+
+
+def _limits(s: Scenario) -> Iterator[Problem]:
+    needs = {"new_land": "land", "energy_cap": "energy_intensity",
+             "energy_intensity": "energy_intensity"}
+    for name, field in needs.items():
+        if getattr(s.limits, name) is not None and all(
+            getattr(c.baseline, field) is None for c in s.clusters
+        ):
+            yield ("limits", name), f"no cluster has baseline.{field}, so this limit cannot apply"
 
 
 def _funds(s: Scenario) -> Iterator[Problem]:

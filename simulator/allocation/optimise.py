@@ -1,0 +1,104 @@
+"""Optimise the fund allocation: problem data → Pyomo model → HiGHS → audited result."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InfeasibleError
+from ..projection import Projection, project
+from ..scenario.arrays import ScenarioArrays
+from ..targets import Ledger, TargetSpec, ledger
+from .audit import audit
+from .model import build_model
+from .objective import objective_value
+from .problem import AllocationProblem, build_problem
+from .solve import HighsModel, Solution
+
+
+@dataclass
+class Optimised:
+    problem: AllocationProblem
+    objective_name: str
+    grant: np.ndarray  # (c, t, k) [亿元]
+    projection: Projection
+    ledger: Ledger
+    movable: np.ndarray  # (j,) bool
+    objective: float  # the objective evaluated on the allocation (numpy)
+    solution: Solution
+    highs: HighsModel
+    model: object
+    checks: list[str]
+    timings: dict = field(default_factory=dict)
+
+
+def movable_mask(pr: AllocationProblem) -> np.ndarray:
+    return np.array([d.movable for d in pr.targets], dtype=bool)
+
+
+def grant_from(sol: Solution, m, pr: AllocationProblem) -> np.ndarray:
+    a = pr.arrays
+    grant = np.zeros((a.n_clusters, a.n_years, len(a.category_ids)))
+    for (c, t, k), var in m.v_grant.items():
+        grant[a.cluster_ids.index(c), a.year_index(t), a.category_ids.index(k)] = sol.value(var)
+    return np.maximum(grant, 0.0)  # HiGHS may return −1e-12
+
+
+def predicted_revenue(sol: Solution, m, pr: AllocationProblem) -> np.ndarray:
+    """Revenue (c, t) as the model sees it: no-fund revenue + K·u."""
+    a = pr.arrays
+    u = np.zeros((a.n_clusters, a.n_years))
+    for (c, t), var in m.v_effective.items():
+        u[a.cluster_ids.index(c), a.year_index(t)] = sol.value(var)
+    return pr.reference.primary["revenue"][0] + np.einsum("cts,cs->ct", pr.kernel, u)
+
+
+def check_hard_targets(pr: AllocationProblem) -> None:
+    """A hard target the fund cannot move must already be met, else nothing can meet it."""
+    from .. import targets as tg
+
+    led = tg.ledger(pr.reference, [d.spec for d in pr.targets])
+    stuck = [d.spec.id for j, d in enumerate(pr.targets)
+             if d.spec.hard and not d.movable and not led.met[j, 0]]
+    if stuck:
+        raise InfeasibleError(
+            f"hard target(s) {', '.join(stuck)} are missed without the fund and the fund cannot "
+            "move them (nothing the allocation does changes them)")
+
+
+def optimise(a: ScenarioArrays, specs: list[TargetSpec], objective: str = "shortfall", *,
+             export: str | None = None, time_limit: float | None = None) -> Optimised:
+    clock = time.perf_counter()
+    pr = build_problem(a, specs)
+    check_hard_targets(pr)
+    m = build_model(pr, objective)
+    build_seconds = time.perf_counter() - clock
+    hm = HighsModel(m, time_limit=time_limit)
+    if export:
+        hm.write(export)
+    sol = hm.solve()
+    if sol.status == "infeasible":
+        from .diagnose import diagnose
+
+        raise InfeasibleError(diagnose(pr, hm))
+    if sol.status != "optimal":
+        raise InfeasibleError(f"HiGHS stopped with status {sol.status!r}")
+    return finish(pr, m, hm, sol, objective,
+                  {"build_seconds": build_seconds, "handoff_seconds": hm.handoff_seconds,
+                   **sol.timings})
+
+
+def finish(pr: AllocationProblem, m, hm: HighsModel, sol: Solution, objective: str,
+           timings: dict) -> Optimised:
+    """Turn a solution into an audited, projected, scored allocation."""
+    a = pr.arrays
+    grant = grant_from(sol, m, pr)
+    p = project(a, grant)
+    checks = audit(a, grant, p, predicted_revenue(sol, m, pr))
+    specs = [d.spec for d in pr.targets]
+    led = ledger(p, specs, pr.reference)
+    movable = movable_mask(pr)
+    value = objective_value(led, movable, objective)
+    return Optimised(pr, objective, grant, p, led, movable, value, sol, hm, m, checks, timings)

@@ -1,0 +1,46 @@
+"""Budget sweeps on one model: only the budget rows change, HiGHS re-solves from its last basis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from ..errors import InfeasibleError
+from .optimise import Optimised, finish
+
+
+def budgets(spec: str, unit_factor: float) -> np.ndarray:
+    """``START:STOP:STEP`` (inclusive of STOP, in the fund's unit) → canonical 亿元."""
+    try:
+        start, stop, step = (float(x) for x in spec.split(":"))
+    except ValueError:
+        raise ValueError("--budget takes START:STOP:STEP, e.g. 0:10:1") from None
+    if step <= 0 or stop < start or start < 0:
+        raise ValueError("--budget needs 0 ≤ START ≤ STOP and STEP > 0")
+    n = int(np.floor((stop - start) / step + 1e-9)) + 1
+    if n > 10_000:
+        raise ValueError(f"--budget gives {n} points; at most 10000")
+    return (start + step * np.arange(n)) * unit_factor
+
+
+def sweep(opt: Optimised, values: np.ndarray,
+          progress: Callable[[int], None] | None = None) -> Iterator[tuple[float, Optimised]]:
+    """Re-solve ``opt``'s model with every fund year's budget set to each value [亿元]."""
+    import dataclasses
+
+    pr = opt.problem
+    a = pr.arrays
+    for i, value in enumerate(values):
+        budget = a.budget.copy()
+        budget[a.fund_years] = value
+        opt.highs.set_rhs({con: mult * value for con, (_, mult) in opt.model.budget_rows.items()})
+        sol = opt.highs.solve()
+        if sol.status != "optimal":
+            raise InfeasibleError(f"budget {value:g}: HiGHS status {sol.status}")
+        arrays = dataclasses.replace(a, budget=budget)
+        problem = dataclasses.replace(pr, arrays=arrays)
+        yield value, finish(problem, opt.model, opt.highs, sol, opt.objective_name,
+                            sol.timings)
+        if progress:
+            progress(i + 1)

@@ -1,0 +1,101 @@
+r"""Indicators and targets as linear forms in the primary flows.
+
+A :class:`LinearForm` is ``Σ_p Σ_(c,t) coef_p[c,t] · P_p[c,t]`` over the primary flows
+P ∈ {revenue, investment, tech_investment}, with the fund-independent factor paths (one
+sample) as coefficients. It is read off the same indicator definitions the projection uses
+(:mod:`simulator.indicators`), so ``evaluate(form, projection)`` equals
+:func:`simulator.projection.scope_values` — a law the tests check — and the allocation model
+can write every target and limit as a linear row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import indicators
+from .projection import Projection
+from .targets import TargetSpec, scale
+
+PRIMARIES = ("revenue", "investment", "tech_investment")
+
+
+@dataclass
+class LinearForm:
+    """Sparse coefficients per primary flow: (cluster indices, year indices, coefficients)."""
+
+    terms: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def add(self, other: LinearForm, multiplier: float = 1.0) -> LinearForm:
+        out = LinearForm(dict(self.terms))
+        for p, (c, t, k) in other.terms.items():
+            if p in out.terms:
+                c0, t0, k0 = out.terms[p]
+                out.terms[p] = (np.concatenate([c0, c]), np.concatenate([t0, t]),
+                                np.concatenate([k0, multiplier * k]))
+            else:
+                out.terms[p] = (c, t, multiplier * k)
+        return out
+
+    def evaluate(self, primary: dict[str, np.ndarray]) -> np.ndarray:
+        """Σ coef·P per sample, ``primary[p]`` of shape (n, c, t)."""
+        total = 0.0
+        for p, (c, t, k) in self.terms.items():
+            total = total + (primary[p][:, c, t] * k).sum(axis=-1)
+        return np.asarray(total)
+
+    def dense(self, primary: str, n_clusters: int, n_years: int) -> np.ndarray:
+        """Coefficients of one primary flow as a dense (c, t) array (duplicates summed)."""
+        out = np.zeros((n_clusters, n_years))
+        if primary in self.terms:
+            c, t, k = self.terms[primary]
+            np.add.at(out, (c, t), k)
+        return out
+
+
+def indicator_form(indicator: str, members: np.ndarray, t: int,
+                   factor: dict[str, np.ndarray]) -> LinearForm:
+    """The extensive or change ``indicator`` over ``members`` in year index ``t``.
+
+    ``factor`` holds one sample of the factor paths, each (c, t).
+    """
+    if indicator in indicators.EXTENSIVE:
+        e = indicators.EXTENSIVE[indicator]
+        coef = np.ones(len(members)) if e.factor is None else factor[e.factor][members, t]
+        return LinearForm({e.primary: (members, np.full(len(members), t), coef)})
+    if indicator in indicators.CHANGES:
+        base = indicators.CHANGES[indicator].base
+        return indicator_form(base, members, t, factor).add(
+            indicator_form(base, members, t - 1, factor), -1.0)
+    raise ValueError(f"{indicator} is a ratio: write it as numerator − r·denominator")
+
+
+@dataclass
+class TargetRow:
+    """``σ·(form − rhs) + norm·s ≥ 0``: the target with relative shortfall s ≥ 0 (see targets)."""
+
+    spec: TargetSpec
+    form: LinearForm  # lhs (a level, or N − r·D for a ratio)
+    rhs: float  # r for a level target, 0 for a ratio target
+    norm: float  # |r| for a level, |r|·D⁰ for a ratio
+
+
+def target_row(spec: TargetSpec, required: float, factor: dict[str, np.ndarray],
+               reference: Projection) -> TargetRow:
+    """Linear row of a level or ratio target (count targets are per cluster: see below)."""
+    if spec.kind == "ratio":
+        r = indicators.RATIOS[spec.indicator]
+        num = indicator_form(r.numerator, spec.members, spec.t, factor)
+        den = indicator_form(r.denominator, spec.members, spec.t, factor)
+        den0 = float(den.evaluate(reference.primary)[0])
+        return TargetRow(spec, num.add(den, -required), 0.0, float(scale(required)) * den0)
+    if spec.kind == "count":
+        raise ValueError("count targets are rows per cluster: use cluster_forms")
+    form = indicator_form(spec.indicator, spec.members, spec.t, factor)
+    return TargetRow(spec, form, required, float(scale(required)))
+
+
+def cluster_forms(spec: TargetSpec, factor: dict[str, np.ndarray]) -> list[LinearForm]:
+    """For a count target: the indicator of each member cluster in the target year."""
+    return [indicator_form(spec.indicator, np.array([c]), spec.t, factor) for c in spec.members]
