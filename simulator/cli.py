@@ -440,3 +440,28 @@ def sweep(file, what_ifs, sets, out, as_json, objective, budget_spec):
             for r in df.itertuples()]
     click.echo(results.render(head, body, right={0, 1, 2, 3}))
     click.echo(f"\nallocation per budget in {out}/sweep.csv")
+
+
+# --------------------------------------------------------------------------- synth
+
+
+@main.command()
+@click.option("--clusters", "n_clusters", type=click.IntRange(1, 100_000), required=True)
+@click.option("--years", "n_years", type=click.IntRange(1, 30), required=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Scenario file to write (.yaml).")
+def synth(n_clusters, n_years, seed, out):
+    """Write a valid synthetic scenario of any size (benchmarks, scale tests)."""
+    import yaml
+
+    from .synth import synthetic
+
+    data = synthetic(n_clusters, n_years, seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120),
+                   encoding="utf-8")
+    tmp.replace(out)
+    click.echo(f"wrote {out}: {n_clusters} clusters × {n_years} years, "
+               f"{len(data['targets'])} targets")
