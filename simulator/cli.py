@@ -233,17 +233,24 @@ def _prepare(file, what_ifs, sets):
 
 
 OBJECTIVE_OPTION = click.option(
-    "--objective", type=click.Choice(["shortfall", "targets-met", "worst"]),
-    default="shortfall", show_default=True,
+    "--objective",
+    type=click.Choice(["shortfall", "targets-met", "worst"]),
+    default="shortfall",
+    show_default=True,
     help="shortfall: min weighted relative shortfall; targets-met: max weighted number met "
-         "(MIP); worst: min the largest relative shortfall.")
+    "(MIP); worst: min the largest relative shortfall.",
+)
 
 
 @main.command()
 @scenario_options
 @OBJECTIVE_OPTION
-@click.option("--export-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the exact model solved (.mps or .lp).")
+@click.option(
+    "--export-model",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the exact model solved (.mps or .lp).",
+)
 def optimise(file, what_ifs, sets, out, as_json, objective, export_model):
     """Allocate the fund across clusters and years so the targets are best met."""
     from . import results
@@ -270,14 +277,22 @@ def optimise(file, what_ifs, sets, out, as_json, objective, export_model):
         write_allocation(tmp / "allocation.csv", opt.grant, a)
         results.write_json(tmp / "solver.json", solver)
         results.write_yaml(tmp / "scenario.resolved.yaml", loaded.resolved)
-        results.write_json(tmp / "manifest.json", results.manifest(
-            loaded, {"command": "optimise", "objective": objective}, opt.timings))
+        results.write_json(
+            tmp / "manifest.json",
+            results.manifest(loaded, {"command": "optimise", "objective": objective}, opt.timings),
+        )
     if export_model:
         export_model.parent.mkdir(parents=True, exist_ok=True)
         opt.highs.write(str(export_model))
     if as_json:
-        click.echo(json.dumps({"solver": solver, "targets": json.loads(
-            table.to_json(orient="records"))}, ensure_ascii=False, indent=2, default=str))
+        click.echo(
+            json.dumps(
+                {"solver": solver, "targets": json.loads(table.to_json(orient="records"))},
+                ensure_ascii=False,
+                indent=2,
+                default=str,
+            )
+        )
         return
     m = loaded.scenario.scenario
     click.echo(f"{m.jurisdiction} — {loaded.scenario.funds.name}, objective {objective}")
@@ -287,16 +302,20 @@ def optimise(file, what_ifs, sets, out, as_json, objective, export_model):
     click.echo(report.before_after_table(table))
     click.echo("")
     moved = int(opt.movable.sum())
-    click.echo(f"{int(opt.ledger.met[:, 0].sum())} of {len(specs)} targets met "
-               f"(without the fund: {int(no_fund.met[:, 0].sum())}); the fund can move "
-               f"{moved} of them. Objective ({objective}): {opt.objective:.6g}")
+    click.echo(
+        f"{int(opt.ledger.met[:, 0].sum())} of {len(specs)} targets met "
+        f"(without the fund: {int(no_fund.met[:, 0].sum())}); the fund can move "
+        f"{moved} of them. Objective ({objective}): {opt.objective:.6g}"
+    )
     click.echo("binding: " + (", ".join(solver["binding"]) or "nothing binds"))
     for line in report.marginal_sentences(budget, limits, objective):
         click.echo("  " + line)
-    click.echo(f"solved by HiGHS {solver['solver_version']} in "
-               f"{opt.timings['build_seconds'] + opt.timings['handoff_seconds'] + opt.timings['solve_seconds']:.3f} s "
-               f"({solver['n_variables']} variables, {solver['n_constraints']} constraints). "
-               f"Results in {out}/")
+    click.echo(
+        f"solved by HiGHS {solver['solver_version']} in "
+        f"{opt.timings['build_seconds'] + opt.timings['handoff_seconds'] + opt.timings['solve_seconds']:.3f} s "
+        f"({solver['n_variables']} variables, {solver['n_constraints']} constraints). "
+        f"Results in {out}/"
+    )
 
 
 # --------------------------------------------------------------------------- compare
@@ -305,9 +324,14 @@ def optimise(file, what_ifs, sets, out, as_json, objective, export_model):
 @main.command()
 @scenario_options
 @OBJECTIVE_OPTION
-@click.option("--allocation", "allocations", multiple=True, required=True,
-              metavar="equal|by-size|by-gap|optimised|FILE.csv",
-              help="An allocation to compare; repeatable.")
+@click.option(
+    "--allocation",
+    "allocations",
+    multiple=True,
+    required=True,
+    metavar="equal|by-size|by-gap|optimised|FILE.csv",
+    help="An allocation to compare; repeatable.",
+)
 def compare(file, what_ifs, sets, out, as_json, objective, allocations):
     """Compare allocations side by side on the same scenario and objective."""
     import pandas as pd
@@ -358,23 +382,43 @@ def compare(file, what_ifs, sets, out, as_json, objective, allocations):
     with results.atomic_dir(out) as tmp:
         df.to_csv(tmp / "comparison.csv", index=False)
         results.write_yaml(tmp / "scenario.resolved.yaml", loaded.resolved)
-        results.write_json(tmp / "manifest.json", results.manifest(
-            loaded, {"command": "compare", "objective": objective,
-                     "allocations": list(allocations)}, {}))
+        results.write_json(
+            tmp / "manifest.json",
+            results.manifest(
+                loaded,
+                {"command": "compare", "objective": objective, "allocations": list(allocations)},
+                {},
+            ),
+        )
     if as_json:
         click.echo(df.to_json(orient="records", force_ascii=False, indent=2))
         return
-    head = ["allocation", f"objective ({objective}, {BETTER[objective]} is better)",
-            "targets met", "weighted shortfall", f"spent ({a.fund_unit})", "within limits"]
-    body = [[r.allocation, f"{r.objective:.6g}", f"{r.targets_met}/{len(specs)}",
-             f"{r.weighted_shortfall:.6g}", results.format_number(r.spent),
-             "yes" if r.feasible else "NO: " + _shorten(r.breaks)]
-            for r in df.itertuples()]
+    head = [
+        "allocation",
+        f"objective ({objective}, {BETTER[objective]} is better)",
+        "targets met",
+        "weighted shortfall",
+        f"spent ({a.fund_unit})",
+        "within limits",
+    ]
+    body = [
+        [
+            r.allocation,
+            f"{r.objective:.6g}",
+            f"{r.targets_met}/{len(specs)}",
+            f"{r.weighted_shortfall:.6g}",
+            results.format_number(r.spent),
+            "yes" if r.feasible else "NO: " + _shorten(r.breaks),
+        ]
+        for r in df.itertuples()
+    ]
     click.echo(results.render(head, body, right={1, 2, 3, 4}))
     click.echo(f"\nper-target gaps in {out}/comparison.csv")
     if not df.feasible.all():
-        click.echo("An allocation that breaks a limit is not comparable: the optimiser is held "
-                   "to every limit.")
+        click.echo(
+            "An allocation that breaks a limit is not comparable: the optimiser is held "
+            "to every limit."
+        )
 
 
 def _shorten(text: str, n: int = 48) -> str:
@@ -387,8 +431,13 @@ def _shorten(text: str, n: int = 48) -> str:
 @main.command()
 @scenario_options
 @OBJECTIVE_OPTION
-@click.option("--budget", "budget_spec", required=True, metavar="START:STOP:STEP",
-              help="Annual budget values (fund's unit), applied to every fund year.")
+@click.option(
+    "--budget",
+    "budget_spec",
+    required=True,
+    metavar="START:STOP:STEP",
+    help="Annual budget values (fund's unit), applied to every fund year.",
+)
 def sweep(file, what_ifs, sets, out, as_json, objective, budget_spec):
     """Re-optimise over a range of annual budgets on one persistent model."""
     import pandas as pd
@@ -408,19 +457,31 @@ def sweep(file, what_ifs, sets, out, as_json, objective, budget_spec):
     with click.progressbar(length=len(values), label="sweep", file=sys.stderr) as bar:
         for value, res in run_sweep(opt, values, progress=lambda i: bar.update(1)):
             budget = value / money
-            rows.append({"budget": budget, "objective": res.objective,
-                         "targets_met": int(res.ledger.met[:, 0].sum()),
-                         "spent": res.grant.sum() / money,
-                         "solve_seconds": res.timings.get("solve_seconds")})
+            rows.append(
+                {
+                    "budget": budget,
+                    "objective": res.objective,
+                    "targets_met": int(res.ledger.met[:, 0].sum()),
+                    "spent": res.grant.sum() / money,
+                    "solve_seconds": res.timings.get("solve_seconds"),
+                }
+            )
             per = res.grant.sum(axis=2) / money
             for c in np.flatnonzero(a.fundable):
                 for t in np.flatnonzero(a.fund_years):
-                    allocation_rows.append({"budget": budget, "cluster": a.cluster_ids[c],
-                                            "year": int(a.years[t]), "amount": per[c, t],
-                                            "unit": a.fund_unit})
+                    allocation_rows.append(
+                        {
+                            "budget": budget,
+                            "cluster": a.cluster_ids[c],
+                            "year": int(a.years[t]),
+                            "amount": per[c, t],
+                            "unit": a.fund_unit,
+                        }
+                    )
     df = pd.DataFrame(rows)
     wide = pd.DataFrame(allocation_rows).pivot_table(
-        index="budget", columns=["cluster", "year"], values="amount")
+        index="budget", columns=["cluster", "year"], values="amount"
+    )
     wide.columns = [f"{c}:{y}" for c, y in wide.columns]
     df = df.merge(wide, left_on="budget", right_index=True)
     out = out or default_out(loaded, "+sweep")
@@ -428,16 +489,29 @@ def sweep(file, what_ifs, sets, out, as_json, objective, budget_spec):
         df.to_csv(tmp / "sweep.csv", index=False)
         pd.DataFrame(allocation_rows).to_csv(tmp / "sweep_allocations.csv", index=False)
         results.write_yaml(tmp / "scenario.resolved.yaml", loaded.resolved)
-        results.write_json(tmp / "manifest.json", results.manifest(
-            loaded, {"command": "sweep", "objective": objective, "budget": budget_spec}, {}))
+        results.write_json(
+            tmp / "manifest.json",
+            results.manifest(
+                loaded, {"command": "sweep", "objective": objective, "budget": budget_spec}, {}
+            ),
+        )
     if as_json:
-        click.echo(df[["budget", "objective", "targets_met", "spent"]].to_json(
-            orient="records", force_ascii=False, indent=2))
+        click.echo(
+            df[["budget", "objective", "targets_met", "spent"]].to_json(
+                orient="records", force_ascii=False, indent=2
+            )
+        )
         return
     head = [f"budget ({a.fund_unit}/yr)", "objective", "targets met", "spent"]
-    body = [[results.format_number(r.budget), f"{r.objective:.6g}",
-             f"{r.targets_met}/{len(specs)}", results.format_number(r.spent)]
-            for r in df.itertuples()]
+    body = [
+        [
+            results.format_number(r.budget),
+            f"{r.objective:.6g}",
+            f"{r.targets_met}/{len(specs)}",
+            results.format_number(r.spent),
+        ]
+        for r in df.itertuples()
+    ]
     click.echo(results.render(head, body, right={0, 1, 2, 3}))
     click.echo(f"\nallocation per budget in {out}/sweep.csv")
 
@@ -449,8 +523,12 @@ def sweep(file, what_ifs, sets, out, as_json, objective, budget_spec):
 @click.option("--clusters", "n_clusters", type=click.IntRange(1, 100_000), required=True)
 @click.option("--years", "n_years", type=click.IntRange(1, 30), required=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Scenario file to write (.yaml).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Scenario file to write (.yaml).",
+)
 def synth(n_clusters, n_years, seed, out):
     """Write a valid synthetic scenario of any size (benchmarks, scale tests)."""
     import yaml
@@ -460,8 +538,10 @@ def synth(n_clusters, n_years, seed, out):
     data = synthetic(n_clusters, n_years, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120),
-                   encoding="utf-8")
+    tmp.write_text(
+        yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8"
+    )
     tmp.replace(out)
-    click.echo(f"wrote {out}: {n_clusters} clusters × {n_years} years, "
-               f"{len(data['targets'])} targets")
+    click.echo(
+        f"wrote {out}: {n_clusters} clusters × {n_years} years, {len(data['targets'])} targets"
+    )

@@ -32,8 +32,11 @@ class LinearForm:
         for p, (c, t, k) in other.terms.items():
             if p in out.terms:
                 c0, t0, k0 = out.terms[p]
-                out.terms[p] = (np.concatenate([c0, c]), np.concatenate([t0, t]),
-                                np.concatenate([k0, multiplier * k]))
+                out.terms[p] = (
+                    np.concatenate([c0, c]),
+                    np.concatenate([t0, t]),
+                    np.concatenate([k0, multiplier * k]),
+                )
             else:
                 out.terms[p] = (c, t, multiplier * k)
         return out
@@ -54,8 +57,9 @@ class LinearForm:
         return out
 
 
-def indicator_form(indicator: str, members: np.ndarray, t: int,
-                   factor: dict[str, np.ndarray]) -> LinearForm:
+def indicator_form(
+    indicator: str, members: np.ndarray, t: int, factor: dict[str, np.ndarray]
+) -> LinearForm:
     """The extensive or change ``indicator`` over ``members`` in year index ``t``.
 
     ``factor`` holds one sample of the factor paths, each (c, t).
@@ -67,7 +71,8 @@ def indicator_form(indicator: str, members: np.ndarray, t: int,
     if indicator in indicators.CHANGES:
         base = indicators.CHANGES[indicator].base
         return indicator_form(base, members, t, factor).add(
-            indicator_form(base, members, t - 1, factor), -1.0)
+            indicator_form(base, members, t - 1, factor), -1.0
+        )
     raise ValueError(f"{indicator} is a ratio: write it as numerator − r·denominator")
 
 
@@ -81,8 +86,9 @@ class TargetRow:
     norm: float  # |r| for a level, |r|·D⁰ for a ratio
 
 
-def target_row(spec: TargetSpec, required: float, factor: dict[str, np.ndarray],
-               reference: Projection) -> TargetRow:
+def target_row(
+    spec: TargetSpec, required: float, factor: dict[str, np.ndarray], reference: Projection
+) -> TargetRow:
     """Linear row of a level or ratio target (count targets are per cluster: see below)."""
     if spec.kind == "ratio":
         r = indicators.RATIOS[spec.indicator]

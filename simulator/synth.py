@@ -30,53 +30,91 @@ def synthetic(n_clusters: int, n_years: int, seed: int = 0) -> dict:
     for i in range(n_clusters):
         r = revenue[i]
         tech = r * rng.uniform(0.02, 0.05)
-        clusters.append({
-            "id": f"c{i:04d}",
-            "name": f"Cluster {i}",
-            "baseline": {
-                "revenue": q(r, "亿元"),
-                "va_rate": q(rng.uniform(17, 28), "%"),
-                "investment": q(r * rng.uniform(0.06, 0.12), "亿元"),
-                "tech_investment": q(tech, "亿元"),
-                "land": q(r / rng.uniform(0.03, 0.08), "亩"),
-                "energy_intensity": q(rng.uniform(0.4, 0.8), "tce/万元"),
-                "tax": q(r * rng.uniform(0.03, 0.06), "亿元"),
-                "employment": q(r * rng.uniform(0.008, 0.015), "万人"),
-            },
-            "growth": {"revenue": q(trend[i], "%/yr")},
-            "response": {
-                "leverage": q(rng.uniform(3, 7), "元/元"),
-                "revenue_per_investment": q(rng.uniform(1.5, 2.5), "元/元"),
-                "pipeline": {"widths": [round(float(tech * 0.3), 6), round(float(tech * 0.3), 6)],
-                             "slopes": [1.0, 0.6, 0.3], "unit": "亿元", "assumption": why},
-            },
-        })
+        clusters.append(
+            {
+                "id": f"c{i:04d}",
+                "name": f"Cluster {i}",
+                "baseline": {
+                    "revenue": q(r, "亿元"),
+                    "va_rate": q(rng.uniform(17, 28), "%"),
+                    "investment": q(r * rng.uniform(0.06, 0.12), "亿元"),
+                    "tech_investment": q(tech, "亿元"),
+                    "land": q(r / rng.uniform(0.03, 0.08), "亩"),
+                    "energy_intensity": q(rng.uniform(0.4, 0.8), "tce/万元"),
+                    "tax": q(r * rng.uniform(0.03, 0.06), "亿元"),
+                    "employment": q(r * rng.uniform(0.008, 0.015), "万人"),
+                },
+                "growth": {"revenue": q(trend[i], "%/yr")},
+                "response": {
+                    "leverage": q(rng.uniform(3, 7), "元/元"),
+                    "revenue_per_investment": q(rng.uniform(1.5, 2.5), "元/元"),
+                    "pipeline": {
+                        "widths": [round(float(tech * 0.3), 6), round(float(tech * 0.3), 6)],
+                        "slopes": [1.0, 0.6, 0.3],
+                        "unit": "亿元",
+                        "assumption": why,
+                    },
+                },
+            }
+        )
     no_fund_growth = np.mean(trend)
     total_revenue = revenue.sum()
     group_size = 10
-    groups = {f"g{g:03d}": [c["id"] for c in clusters[g * group_size:(g + 1) * group_size]]
-              for g in range(int(np.ceil(n_clusters / group_size)))}
+    groups = {
+        f"g{g:03d}": [c["id"] for c in clusters[g * group_size : (g + 1) * group_size]]
+        for g in range(int(np.ceil(n_clusters / group_size)))
+    }
     targets = [
-        {"id": f"rev_{c['id']}", "indicator": "revenue", "scope": c["id"], "year": horizon,
-         "sense": ">=", "level": q(revenue[i] * (1 + (trend[i] + rng.uniform(0, 4)) / 100)
-                                    ** n_years, "亿元")}
+        {
+            "id": f"rev_{c['id']}",
+            "indicator": "revenue",
+            "scope": c["id"],
+            "year": horizon,
+            "sense": ">=",
+            "level": q(revenue[i] * (1 + (trend[i] + rng.uniform(0, 4)) / 100) ** n_years, "亿元"),
+        }
         for i, c in enumerate(clusters)
     ]
     targets += [
-        {"id": f"inv_{g}", "indicator": "investment", "scope": g, "year": horizon,
-         "sense": ">=", "growth": q(rng.uniform(6, 10), "%/yr")}
+        {
+            "id": f"inv_{g}",
+            "indicator": "investment",
+            "scope": g,
+            "year": horizon,
+            "sense": ">=",
+            "growth": q(rng.uniform(6, 10), "%/yr"),
+        }
         for g in groups
     ]
     targets += [
-        {"id": "va_growth", "indicator": "value_added", "scope": "total", "year": horizon,
-         "sense": ">=", "growth": q(no_fund_growth + 1.0, "%/yr")},
-        {"id": "tax_per_mu", "indicator": "tax_per_mu", "scope": "total", "year": horizon,
-         "sense": ">=", "growth": q(5, "%/yr")},
-        {"id": "intensity", "indicator": "energy_intensity", "scope": "total", "year": horizon,
-         "sense": "<=", "growth": q(-3, "%/yr")},
+        {
+            "id": "va_growth",
+            "indicator": "value_added",
+            "scope": "total",
+            "year": horizon,
+            "sense": ">=",
+            "growth": q(no_fund_growth + 1.0, "%/yr"),
+        },
+        {
+            "id": "tax_per_mu",
+            "indicator": "tax_per_mu",
+            "scope": "total",
+            "year": horizon,
+            "sense": ">=",
+            "growth": q(5, "%/yr"),
+        },
+        {
+            "id": "intensity",
+            "indicator": "energy_intensity",
+            "scope": "total",
+            "year": horizon,
+            "sense": "<=",
+            "growth": q(-3, "%/yr"),
+        },
     ]
-    new_land = 0.25 * float(sum(c["baseline"]["land"]["value"] for c in clusters)) * (
-        no_fund_growth / 100)
+    new_land = (
+        0.25 * float(sum(c["baseline"]["land"]["value"] for c in clusters)) * (no_fund_growth / 100)
+    )
     return {
         "scenario": {
             "id": f"synth-{n_clusters}x{n_years}-s{seed}",
@@ -114,7 +152,9 @@ def synthetic(n_clusters: int, n_years: int, seed: int = 0) -> dict:
         "limits": {"new_land": q(new_land, "亩")},
         "what_ifs": {
             "double_fund": {"description": "fund doubled", "scale": {"funds.budget": 2}},
-            "slow_growth": {"description": "growth two points slower",
-                            "add": {"clusters.*.growth.revenue": -2}},
+            "slow_growth": {
+                "description": "growth two points slower",
+                "add": {"clusters.*.growth.revenue": -2},
+            },
         },
     }

@@ -44,8 +44,9 @@ def violations(a: ScenarioArrays, grant: np.ndarray, p: Projection) -> list[str]
         for c in np.flatnonzero(_over(per_cluster, a.share_max * b)):
             out.append(f"max share {a.cluster_ids[c]} {year}")
         per_category = grant[:, t, :].sum(axis=0)
-        for k in np.flatnonzero(_over(a.category_min * b, per_category)
-                                | _over(per_category, a.category_max * b)):
+        for k in np.flatnonzero(
+            _over(a.category_min * b, per_category) | _over(per_category, a.category_max * b)
+        ):
             out.append(f"category share {a.category_ids[k]} {year}")
     with_land = np.flatnonzero(available(a, "land"))
     with_energy = np.flatnonzero(available(a, "energy"))
@@ -53,28 +54,34 @@ def violations(a: ScenarioArrays, grant: np.ndarray, p: Projection) -> list[str]
     energy = scope_values(p, "energy", with_energy)[0]
     intensity = scope_values(p, "energy_intensity", with_energy)[0]
     for t in range(1, a.n_years):
-        for limit, value, label in ((a.new_land_limit[t], land, "new land"),
-                                    (a.energy_cap[t], energy, "energy cap"),
-                                    (a.energy_intensity_limit[t], intensity, "energy intensity")):
+        for limit, value, label in (
+            (a.new_land_limit[t], land, "new land"),
+            (a.energy_cap[t], energy, "energy cap"),
+            (a.energy_intensity_limit[t], intensity, "energy intensity"),
+        ):
             if not np.isnan(limit) and _over(value[t], limit):
                 out.append(f"{label} {int(a.years[t])}")
     return out
 
 
-def audit(a: ScenarioArrays, grant: np.ndarray, p: Projection,
-          predicted_revenue: np.ndarray | None = None) -> list[str]:
+def audit(
+    a: ScenarioArrays, grant: np.ndarray, p: Projection, predicted_revenue: np.ndarray | None = None
+) -> list[str]:
     """Return the checks passed; raise :class:`AuditError` on any violation."""
     broken = violations(a, grant, p)
     if broken:
         raise AuditError("the optimised allocation breaks: " + ", ".join(broken))
-    checks = ["money within each year's budget, shares within bounds",
-              "land and energy within their limits"]
+    checks = [
+        "money within each year's budget, shares within bounds",
+        "land and energy within their limits",
+    ]
     if predicted_revenue is not None:
         projected = p.primary["revenue"][0]
         err = np.abs(predicted_revenue - projected) / np.maximum(1.0, np.abs(projected))
         if err.max() > TOLERANCE:
             raise AuditError(
                 f"the model predicted revenue {err.max():.2e} (relative) away from the "
-                "projection: pipeline segments filled out of order?")
+                "projection: pipeline segments filled out of order?"
+            )
         checks.append("model's predicted revenue equals the projection (1e-6)")
     return checks

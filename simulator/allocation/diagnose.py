@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..units import factor
+from ..units import DISPLAY, display_factor, factor
 from .model import build_model
 from .problem import AllocationProblem
 from .solve import HighsModel
@@ -44,9 +44,17 @@ def no_fund_excess(pr: AllocationProblem) -> list[str]:
     """Limits the projection breaks even with no fund at all (no allocation can help)."""
     out = []
     for d in pr.limits:
-        if d.row.const > d.rhs * (1 + 1e-9) + 1e-9:
-            out.append(f"{FIELD[d.name]} ({d.year}) is {d.rhs:g} in canonical units but the "
-                       f"projection needs {d.row.const:g} without any fund")
+        if d.row.const <= d.rhs * (1 + 1e-9) + 1e-9:
+            continue
+        if d.name == "energy_intensity_limit":
+            out.append(f"{FIELD[d.name]} ({d.year}) is already exceeded without any fund")
+        else:
+            unit = DISPLAY[d.unit_kind]
+            f = display_factor(d.unit_kind)
+            out.append(
+                f"{FIELD[d.name]} ({d.year}) allows {d.rhs * f:,.6g} {unit} but the "
+                f"projection needs {d.row.const * f:,.6g} {unit} without any fund"
+            )
     return out
 
 

@@ -73,15 +73,16 @@ def budget_marginals(opt: Optimised, delta: float | None = None) -> list[dict]:
             extra = grant.sum(axis=2) - opt.grant.sum(axis=2)
             best = int(np.argmax(extra.sum(axis=1)))
             revenue = scope_values(p, "revenue", everyone)[0, last]
-            entry.update({
-                "resolve_delta": step / money,
-                "resolve_improvement": _improvement(opt.objective_name, opt.objective, value),
-                "best_use": a.cluster_ids[best] if extra.sum() > 1e-9 else None,
-                "best_use_share": float(extra[best].sum() / extra.sum()) if extra.sum() > 1e-9
-                else None,
-                "horizon_revenue_gain": (revenue - base_revenue) * display_factor("money"),
-                "horizon_year": int(a.years[last]),
-            })
+            entry.update(
+                {
+                    "resolve_delta": step / money,
+                    "resolve_improvement": _improvement(opt.objective_name, opt.objective, value),
+                    "best_use": a.cluster_ids[best] if extra.sum() > 1e-9 else None,
+                    "best_use_amount": float(extra[best].sum() / money),
+                    "horizon_revenue_gain": (revenue - base_revenue) * display_factor("money"),
+                    "horizon_year": int(a.years[last]),
+                }
+            )
         out.append(entry)
     opt.highs.solve()  # back to the original optimum (warm)
     return out
@@ -92,19 +93,25 @@ def limit_marginals(opt: Optimised) -> list[dict]:
     out = []
     for con in _limit_rows(opt):
         family = con.parent_component().local_name
-        kind = {"new_land_limit": "land", "energy_cap": "energy",
-                "energy_intensity_limit": "intensity"}[family]
+        kind = {
+            "new_land_limit": "land",
+            "energy_cap": "energy",
+            "energy_intensity_limit": "intensity",
+        }[family]
         rate = _rate(opt, {con: 1.0})
         slack = opt.solution.row_slack.get(con)
-        out.append({
-            "limit": family,
-            "year": con.index(),
-            "binding": slack is not None and slack <= BINDING_TOLERANCE * 1e3,
-            # improvement per display unit (亩, 万tce); intensity rows are N − r·D ≤ 0
-            "rate_per_unit": None if rate is None or kind == "intensity"
-            else -rate / display_factor(kind),
-            "unit": DISPLAY[kind],
-        })
+        out.append(
+            {
+                "limit": family,
+                "year": con.index(),
+                "binding": slack is not None and slack <= BINDING_TOLERANCE * 1e3,
+                # improvement per display unit (亩, 万tce); intensity rows are N − r·D ≤ 0
+                "rate_per_unit": None
+                if rate is None or kind == "intensity"
+                else -rate / display_factor(kind),
+                "unit": DISPLAY[kind],
+            }
+        )
     return out
 
 

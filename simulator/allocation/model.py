@@ -33,12 +33,14 @@ TIE_BREAK = 1e-6
 
 
 def linear(const: float, coefs: Iterable[float], variables: Iterable) -> LinearExpression:
-    return LinearExpression(constant=float(const), linear_coefs=[float(x) for x in coefs],
-                            linear_vars=list(variables))
+    return LinearExpression(
+        constant=float(const), linear_coefs=[float(x) for x in coefs], linear_vars=list(variables)
+    )
 
 
-def build_model(pr: AllocationProblem, objective: str = "shortfall", *,
-                elastic_budget: bool = False) -> pyo.ConcreteModel:
+def build_model(
+    pr: AllocationProblem, objective: str = "shortfall", *, elastic_budget: bool = False
+) -> pyo.ConcreteModel:
     """Build the allocation model. ``elastic_budget`` instead finds the least extra budget
     that makes the hard constraints feasible (used to diagnose infeasibility)."""
     if objective not in OBJECTIVES:
@@ -72,10 +74,19 @@ def _variables(m, pr: AllocationProblem, cid, year):
     a = pr.arrays
     _, widths, _ = _segments(pr)
     m.v_grant = pyo.Var(m.C, m.T, m.K, domain=pyo.NonNegativeReals)
-    width = {(cid[i], year[s], seg): (None if np.isinf(widths[i, seg]) else widths[i, seg])
-             for i in range(len(cid)) for s in range(len(year)) for seg in m.M}
-    m.v_fill = pyo.Var(m.C, m.T, m.M, domain=pyo.NonNegativeReals,
-                       bounds=lambda _, c, t, seg: (0, width[c, t, seg]))
+    width = {
+        (cid[i], year[s], seg): (None if np.isinf(widths[i, seg]) else widths[i, seg])
+        for i in range(len(cid))
+        for s in range(len(year))
+        for seg in m.M
+    }
+    m.v_fill = pyo.Var(
+        m.C,
+        m.T,
+        m.M,
+        domain=pyo.NonNegativeReals,
+        bounds=lambda _, c, t, seg: (0, width[c, t, seg]),
+    )
     m.v_effective = pyo.Var(m.C, m.T, domain=pyo.NonNegativeReals)
     del a
 
@@ -101,13 +112,25 @@ def _response(m, pr: AllocationProblem, cid, year):
 
     @m.Constraint(m.C, m.T)
     def mobilised_investment(m, c, t):
-        return linear(0, [1.0] * len(m.M) + [-lev[c] * phi[k] for k in m.K],
-                      [m.v_fill[c, t, s] for s in m.M] + [m.v_grant[c, t, k] for k in m.K]) == 0
+        return (
+            linear(
+                0,
+                [1.0] * len(m.M) + [-lev[c] * phi[k] for k in m.K],
+                [m.v_fill[c, t, s] for s in m.M] + [m.v_grant[c, t, k] for k in m.K],
+            )
+            == 0
+        )
 
     @m.Constraint(m.C, m.T)
     def pipeline_effect(m, c, t):
-        return linear(0, [1.0] + [-beta[c, s] for s in m.M],
-                      [m.v_effective[c, t]] + [m.v_fill[c, t, s] for s in m.M]) == 0
+        return (
+            linear(
+                0,
+                [1.0] + [-beta[c, s] for s in m.M],
+                [m.v_effective[c, t]] + [m.v_fill[c, t, s] for s in m.M],
+            )
+            == 0
+        )
 
 
 def _budget(m, pr: AllocationProblem, cid, year, elastic: bool):
@@ -131,7 +154,9 @@ def _budget(m, pr: AllocationProblem, cid, year, elastic: bool):
     def spent(c=None, k=None, t=None):
         cs = [c] if c is not None else list(m.C)
         ks = [k] if k is not None else list(m.K)
-        return linear(0, [1.0] * (len(cs) * len(ks)), [m.v_grant[ci, t, ki] for ci in cs for ki in ks])
+        return linear(
+            0, [1.0] * (len(cs) * len(ks)), [m.v_grant[ci, t, ki] for ci in cs for ki in ks]
+        )
 
     @m.Constraint(m.T)
     def annual_budget(m, t):
@@ -143,24 +168,30 @@ def _budget(m, pr: AllocationProblem, cid, year, elastic: bool):
     smax = dict(zip(cid, a.share_max[pr.clusters], strict=True))
     m.cluster_share_min = pyo.Constraint(
         [(c, t) for c in m.C for t in m.T if smin[c] > 0],
-        rule=lambda m, c, t: spent(c=c, t=t) >= available(t, smin[c]))
+        rule=lambda m, c, t: spent(c=c, t=t) >= available(t, smin[c]),
+    )
     m.cluster_share_max = pyo.Constraint(
         [(c, t) for c in m.C for t in m.T if smax[c] < 1],
-        rule=lambda m, c, t: spent(c=c, t=t) <= available(t, smax[c]))
+        rule=lambda m, c, t: spent(c=c, t=t) <= available(t, smax[c]),
+    )
     kmin = dict(zip(a.category_ids, a.category_min, strict=True))
     kmax = dict(zip(a.category_ids, a.category_max, strict=True))
     m.category_share_min = pyo.Constraint(
         [(k, t) for k in m.K for t in m.T if kmin[k] > 0],
-        rule=lambda m, k, t: spent(k=k, t=t) >= available(t, kmin[k]))
+        rule=lambda m, k, t: spent(k=k, t=t) >= available(t, kmin[k]),
+    )
     m.category_share_max = pyo.Constraint(
         [(k, t) for k in m.K for t in m.T if kmax[k] < 1],
-        rule=lambda m, k, t: spent(k=k, t=t) <= available(t, kmax[k]))
+        rule=lambda m, k, t: spent(k=k, t=t) <= available(t, kmax[k]),
+    )
 
-    for con, share in [(m.annual_budget, lambda i: 1.0),
-                       (m.cluster_share_min, lambda i: smin[i[0]]),
-                       (m.cluster_share_max, lambda i: smax[i[0]]),
-                       (m.category_share_min, lambda i: kmin[i[0]]),
-                       (m.category_share_max, lambda i: kmax[i[0]])]:
+    for con, share in [
+        (m.annual_budget, lambda i: 1.0),
+        (m.cluster_share_min, lambda i: smin[i[0]]),
+        (m.cluster_share_max, lambda i: smax[i[0]]),
+        (m.category_share_min, lambda i: kmin[i[0]]),
+        (m.category_share_max, lambda i: kmax[i[0]]),
+    ]:
         for index in con:
             t = index if con is m.annual_budget else index[1]
             m.budget_rows[con[index]] = (pos[t], share(index))
@@ -174,7 +205,8 @@ def _limits(m, pr: AllocationProblem, cid, year):
     energy_intensity_limit[y]:  Σ_c E[c,y] − ē_y · Σ_c V[c,y] ≤ 0      [tce/万元]
     """
     for name in ("new_land_limit", "energy_cap", "energy_intensity_limit"):
-        rows = {d.year: d for d in pr.limits if d.name == name}
+        # a limit the fund cannot move is a constant: checked before the model is built
+        rows = {d.year: d for d in pr.limits if d.name == name and len(d.row.coef)}
 
         def rule(m, y, rows=rows):
             d = rows[y]
@@ -212,11 +244,17 @@ def _targets(m, pr: AllocationProblem, cid, year, soft, objective: str):
         d = by_id[j]
         return d.spec.sense * (lhs(d) - d.rhs) >= 0
 
-    pairs = [(j, a_id) for j in counts
-             for a_id in (pr.arrays.cluster_ids[c] for c in by_id[j].spec.members)]
+    pairs = [
+        (j, a_id)
+        for j in counts
+        for a_id in (pr.arrays.cluster_ids[c] for c in by_id[j].spec.members)
+    ]
     m.v_counted = pyo.Var(pairs, domain=pyo.Binary)
-    member_row = {(j, pr.arrays.cluster_ids[c]): r for j in counts
-                  for c, r in zip(by_id[j].spec.members, by_id[j].cluster_rows, strict=True)}
+    member_row = {
+        (j, pr.arrays.cluster_ids[c]): r
+        for j in counts
+        for c, r in zip(by_id[j].spec.members, by_id[j].cluster_rows, strict=True)
+    }
 
     @m.Constraint(pairs)
     def count_cluster(m, j, c):

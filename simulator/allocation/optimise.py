@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -60,19 +61,41 @@ def check_hard_targets(pr: AllocationProblem) -> None:
     from .. import targets as tg
 
     led = tg.ledger(pr.reference, [d.spec for d in pr.targets])
-    stuck = [d.spec.id for j, d in enumerate(pr.targets)
-             if d.spec.hard and not d.movable and not led.met[j, 0]]
+    stuck = [
+        d.spec.id
+        for j, d in enumerate(pr.targets)
+        if d.spec.hard and not d.movable and not led.met[j, 0]
+    ]
     if stuck:
         raise InfeasibleError(
             f"hard target(s) {', '.join(stuck)} are missed without the fund and the fund cannot "
-            "move them (nothing the allocation does changes them)")
+            "move them (nothing the allocation does changes them)"
+        )
 
 
-def optimise(a: ScenarioArrays, specs: list[TargetSpec], objective: str = "shortfall", *,
-             export: str | None = None, time_limit: float | None = None) -> Optimised:
+def check_fixed_limits(pr: AllocationProblem) -> None:
+    """A limit already broken without the fund, in a year no allocation can reach, is
+    infeasible whatever the allocation (the model would only see a constant row)."""
+    from .diagnose import no_fund_excess
+
+    fixed = [d for d in pr.limits if not len(d.row.coef)]
+    broken = no_fund_excess(dataclasses.replace(pr, limits=fixed))
+    if broken:
+        raise InfeasibleError("infeasible whatever the allocation — " + "; ".join(broken))
+
+
+def optimise(
+    a: ScenarioArrays,
+    specs: list[TargetSpec],
+    objective: str = "shortfall",
+    *,
+    export: str | None = None,
+    time_limit: float | None = None,
+) -> Optimised:
     clock = time.perf_counter()
     pr = build_problem(a, specs)
     check_hard_targets(pr)
+    check_fixed_limits(pr)
     m = build_model(pr, objective)
     build_seconds = time.perf_counter() - clock
     hm = HighsModel(m, time_limit=time_limit)
@@ -85,13 +108,19 @@ def optimise(a: ScenarioArrays, specs: list[TargetSpec], objective: str = "short
         raise InfeasibleError(diagnose(pr, hm))
     if sol.status != "optimal":
         raise InfeasibleError(f"HiGHS stopped with status {sol.status!r}")
-    return finish(pr, m, hm, sol, objective,
-                  {"build_seconds": build_seconds, "handoff_seconds": hm.handoff_seconds,
-                   **sol.timings})
+    return finish(
+        pr,
+        m,
+        hm,
+        sol,
+        objective,
+        {"build_seconds": build_seconds, "handoff_seconds": hm.handoff_seconds, **sol.timings},
+    )
 
 
-def finish(pr: AllocationProblem, m, hm: HighsModel, sol: Solution, objective: str,
-           timings: dict) -> Optimised:
+def finish(
+    pr: AllocationProblem, m, hm: HighsModel, sol: Solution, objective: str, timings: dict
+) -> Optimised:
     """Turn a solution into an audited, projected, scored allocation."""
     a = pr.arrays
     grant = grant_from(sol, m, pr)

@@ -79,8 +79,14 @@ class AllocationProblem:
         return self.arrays.category_ids
 
 
-def fund_row(form: LinearForm, a: ScenarioArrays, kernel: np.ndarray, reference: Projection,
-             clusters: np.ndarray, years: np.ndarray) -> Row:
+def fund_row(
+    form: LinearForm,
+    a: ScenarioArrays,
+    kernel: np.ndarray,
+    reference: Projection,
+    clusters: np.ndarray,
+    years: np.ndarray,
+) -> Row:
     """Push a linear form through the response Jacobian onto u[c, s]."""
     nc, nt = a.n_clusters, a.n_years
     coef_r = form.dense("revenue", nc, nt)
@@ -99,8 +105,9 @@ def build_problem(a: ScenarioArrays, specs: list[TargetSpec]) -> AllocationProbl
     clusters = np.flatnonzero(a.fundable)
     years = np.flatnonzero(a.fund_years)
     kernel = response.revenue_kernel(a)
-    raw_max = (a.leverage[:, None] * a.category_factor.max() * a.share_max[:, None]
-               * a.budget[None, :])
+    raw_max = (
+        a.leverage[:, None] * a.category_factor.max() * a.share_max[:, None] * a.budget[None, :]
+    )
     u_max = response.effective_investment(raw_max, a)[np.ix_(clusters, years)]
 
     def row_of(form: LinearForm) -> Row:
@@ -113,15 +120,18 @@ def build_problem(a: ScenarioArrays, specs: list[TargetSpec]) -> AllocationProbl
         if spec.kind == "count":
             rows = [row_of(f) for f in cluster_forms(spec, factor)]
             movable = any(r.movable for r in rows)
-            targets.append(TargetData(spec, req, None, req, max(abs(req), 1.0), rows, movable,
-                                      1.0))
+            targets.append(TargetData(spec, req, None, req, max(abs(req), 1.0), rows, movable, 1.0))
             continue
         tr: TargetRow = target_row(spec, req, factor, reference)
         row = row_of(tr.form)
         worst = spec.sense * (tr.rhs - row.const) + np.sum(
-            np.maximum(0.0, -spec.sense * row.coef) * u_max[row.c, row.s])
-        targets.append(TargetData(spec, req, row, tr.rhs, tr.norm, None, row.movable,
-                                  max(0.0, worst) / tr.norm))
+            np.maximum(0.0, -spec.sense * row.coef) * u_max[row.c, row.s]
+        )
+        targets.append(
+            TargetData(
+                spec, req, row, tr.rhs, tr.norm, None, row.movable, max(0.0, worst) / tr.norm
+            )
+        )
 
     limits = []
     with_land = np.flatnonzero(available(a, "land"))
@@ -130,15 +140,15 @@ def build_problem(a: ScenarioArrays, specs: list[TargetSpec]) -> AllocationProbl
         year = int(a.years[t])
         if not np.isnan(a.new_land_limit[t]):
             form = indicator_form("new_land", with_land, t, factor)
-            limits.append(LimitData("new_land_limit", year, row_of(form), a.new_land_limit[t],
-                                    "land"))
+            limits.append(
+                LimitData("new_land_limit", year, row_of(form), a.new_land_limit[t], "land")
+            )
         if not np.isnan(a.energy_cap[t]):
             form = indicator_form("energy", with_energy, t, factor)
             limits.append(LimitData("energy_cap", year, row_of(form), a.energy_cap[t], "energy"))
         if not np.isnan(a.energy_intensity_limit[t]):
             form = indicator_form("energy", with_energy, t, factor).add(
-                indicator_form("value_added", with_energy, t, factor),
-                -a.energy_intensity_limit[t])
-            limits.append(LimitData("energy_intensity_limit", year, row_of(form), 0.0,
-                                    "intensity"))
+                indicator_form("value_added", with_energy, t, factor), -a.energy_intensity_limit[t]
+            )
+            limits.append(LimitData("energy_intensity_limit", year, row_of(form), 0.0, "intensity"))
     return AllocationProblem(a, reference, clusters, years, kernel, u_max, targets, limits)

@@ -20,12 +20,27 @@ def allocation_table(grant: np.ndarray, opt_or_arrays) -> str:
     head = ["cluster", *(str(int(a.years[t])) for t in years), "total"]
     body = []
     for c in np.flatnonzero(a.fundable):
-        body.append([a.cluster_ids[c], *(format_number(per[c, t]) for t in years),
-                     format_number(per[c, years].sum())])
-    body.append(["total", *(format_number(per[:, t].sum()) for t in years),
-                 format_number(per[:, years].sum())])
-    body.append(["budget", *(format_number(a.budget[t] / money) for t in years),
-                 format_number(a.budget[years].sum() / money)])
+        body.append(
+            [
+                a.cluster_ids[c],
+                *(format_number(per[c, t]) for t in years),
+                format_number(per[c, years].sum()),
+            ]
+        )
+    body.append(
+        [
+            "total",
+            *(format_number(per[:, t].sum()) for t in years),
+            format_number(per[:, years].sum()),
+        ]
+    )
+    body.append(
+        [
+            "budget",
+            *(format_number(a.budget[t] / money) for t in years),
+            format_number(a.budget[years].sum() / money),
+        ]
+    )
     return f"allocation ({a.fund_unit}):\n" + render(head, body, right=set(range(1, len(head))))
 
 
@@ -35,33 +50,63 @@ def before_after(before: Ledger, after: Ledger, movable: np.ndarray, years) -> p
         req, unit = display(spec, after.required[j, 0])
         b, _ = display(spec, before.projected[j, 0])
         x, _ = display(spec, after.projected[j, 0])
-        rows.append({
-            "target_id": spec.id, "year": int(years[spec.t]), "required": req, "before": b,
-            "after": x, "gap_before": b - req, "gap_after": x - req, "unit": unit,
-            "met_before": bool(before.met[j, 0]), "met_after": bool(after.met[j, 0]),
-            "fund_can_move": bool(movable[j]),
-        })
+        rows.append(
+            {
+                "target_id": spec.id,
+                "year": int(years[spec.t]),
+                "required": req,
+                "before": b,
+                "after": x,
+                "gap_before": b - req,
+                "gap_after": x - req,
+                "unit": unit,
+                "met_before": bool(before.met[j, 0]),
+                "met_after": bool(after.met[j, 0]),
+                "fund_can_move": bool(movable[j]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def before_after_table(df: pd.DataFrame) -> str:
-    head = ["target", "year", "required", "no fund", "optimised", "gap", "unit", "met",
-            "fund moves it"]
+    head = [
+        "target",
+        "year",
+        "required",
+        "no fund",
+        "optimised",
+        "gap",
+        "unit",
+        "met",
+        "fund moves it",
+    ]
     body = []
     for r in df.itertuples():
-        met = ("yes" if r.met_after else "NO") + (" (new)" if r.met_after and not r.met_before
-                                                    else "")
-        body.append([r.target_id, str(r.year), format_number(r.required), format_number(r.before),
-                     format_number(r.after), ("+" if r.gap_after > 0 else "")
-                     + format_number(r.gap_after), r.unit, met,
-                     "yes" if r.fund_can_move else "no"])
+        met = ("yes" if r.met_after else "NO") + (
+            " (new)" if r.met_after and not r.met_before else ""
+        )
+        body.append(
+            [
+                r.target_id,
+                str(r.year),
+                format_number(r.required),
+                format_number(r.before),
+                format_number(r.after),
+                ("+" if r.gap_after > 0 else "") + format_number(r.gap_after),
+                r.unit,
+                met,
+                "yes" if r.fund_can_move else "no",
+            ]
+        )
     return render(head, body, right={2, 3, 4, 5})
 
 
 def marginal_sentences(budget: list[dict], limits: list[dict], objective: str) -> list[str]:
-    what = {"shortfall": "lowers the weighted shortfall by",
-            "targets-met": "adds to the weighted number of targets met",
-            "worst": "lowers the worst relative shortfall by"}[objective]
+    what = {
+        "shortfall": "lowers the weighted shortfall by",
+        "targets-met": "adds to the weighted number of targets met",
+        "worst": "lowers the worst relative shortfall by",
+    }[objective]
     lines = []
     for e in budget:
         unit = e["unit"]
@@ -69,10 +114,12 @@ def marginal_sentences(budget: list[dict], limits: list[dict], objective: str) -
         if "resolve_improvement" in e:
             parts.append(f"{what} {e['resolve_improvement']:.4g}")
             if e.get("best_use"):
-                parts.append(f"the best use is {e['best_use']} "
-                             f"({e['best_use_share']:.0%} of it), worth "
-                             f"{format_number(e['horizon_revenue_gain'])} 亿元 of "
-                             f"{e['horizon_year']} revenue")
+                parts.append(
+                    f"the best use is {e['best_use']} "
+                    f"(+{format_number(e['best_use_amount'])}{unit} there), worth "
+                    f"{format_number(e['horizon_revenue_gain'])} 亿元 of "
+                    f"{e['horizon_year']} revenue"
+                )
             else:
                 parts.append("the extra money is not used (targets met or limits bind)")
         if e["rate_per_unit"] is not None:
@@ -80,8 +127,10 @@ def marginal_sentences(budget: list[dict], limits: list[dict], objective: str) -
         lines.append(parts[0] + " " + "; ".join(parts[1:]))
     for e in limits:
         if e["binding"] and e["rate_per_unit"] is not None:
-            lines.append(f"+100 {e['unit']} of {e['limit']} in {e['year']} {what} "
-                         f"{100 * e['rate_per_unit']:.4g}")
+            lines.append(
+                f"+100 {e['unit']} of {e['limit']} in {e['year']} {what} "
+                f"{100 * e['rate_per_unit']:.4g}"
+            )
         elif e["binding"]:
             lines.append(f"{e['limit']} {e['year']} binds")
     return lines

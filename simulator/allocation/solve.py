@@ -66,8 +66,10 @@ class HighsModel:
         lp.a_matrix_.index_ = a.indices
         lp.a_matrix_.value_ = a.data
         if self.integer.any():
-            lp.integrality_ = [highspy.HighsVarType.kInteger if i else
-                               highspy.HighsVarType.kContinuous for i in self.integer]
+            lp.integrality_ = [
+                highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                for i in self.integer
+            ]
         self.highs = highspy.Highs()
         self.highs.silent()
         if time_limit is not None:
@@ -96,8 +98,9 @@ class HighsModel:
                 up.append(value if s >= 0 else INF)
                 self.rhs[i] = value
         if idx:
-            self.highs.changeRowsBounds(len(idx), np.array(idx, dtype=np.int32),
-                                        np.array(lo), np.array(up))
+            self.highs.changeRowsBounds(
+                len(idx), np.array(idx, dtype=np.int32), np.array(lo), np.array(up)
+            )
 
     def solve(self) -> Solution:
         clock = time.perf_counter()
@@ -127,8 +130,9 @@ class HighsModel:
                 y = np.asarray(sol.row_dual)
                 for con, rows in self.row_index.items():
                     duals[con] = float(y[rows].sum())
-        return Solution(name, objective, values, duals, slack, self.is_mip,
-                        {"solve_seconds": solve_seconds})
+        return Solution(
+            name, objective, values, duals, slack, self.is_mip, {"solve_seconds": solve_seconds}
+        )
 
     def write(self, path: str) -> None:
         """Write the exact model HiGHS holds (MPS or LP by suffix), with readable names."""
@@ -143,20 +147,12 @@ class HighsModel:
 
     def iis(self) -> tuple[list, list]:
         """An irreducible infeasible subset: (constraints, variables whose bounds take part)."""
-        self.highs.setOptionValue("iis_strategy", 1) if _has_option(self.highs, "iis_strategy") \
-            else None
-        status, iis = self.highs.getIis()
+        # HiGHS 1.15: strategy 0 (light) may return an empty set; 2 reliably gives one
+        self.highs.setOptionValue("iis_strategy", 2)
+        _, iis = self.highs.getIis()
         rows = sorted({self.rows[i][0] for i in iis.row_index_}, key=lambda c: c.name)
         cols = [self.columns[i] for i in iis.col_index_]
         return rows, cols
-
-
-def _has_option(h, name: str) -> bool:
-    try:
-        h.getOptionValue(name)
-        return True
-    except Exception:
-        return False
 
 
 def _safe(name: str) -> str:

@@ -29,7 +29,8 @@ def _spread(weights: np.ndarray, a: ScenarioArrays) -> np.ndarray:
     per_cluster_year = w[:, None] * (a.budget * a.fund_years)[None, :]
     room = a.category_max - a.category_min
     split = a.category_min + (1 - a.category_min.sum()) * (
-        room / room.sum() if room.sum() > 0 else np.full_like(room, 1 / len(room)))
+        room / room.sum() if room.sum() > 0 else np.full_like(room, 1 / len(room))
+    )
     return per_cluster_year[:, :, None] * split[None, None, :]
 
 

@@ -24,8 +24,9 @@ def budgets(spec: str, unit_factor: float) -> np.ndarray:
     return (start + step * np.arange(n)) * unit_factor
 
 
-def sweep(opt: Optimised, values: np.ndarray,
-          progress: Callable[[int], None] | None = None) -> Iterator[tuple[float, Optimised]]:
+def sweep(
+    opt: Optimised, values: np.ndarray, progress: Callable[[int], None] | None = None
+) -> Iterator[tuple[float, Optimised]]:
     """Re-solve ``opt``'s model with every fund year's budget set to each value [亿元]."""
     import dataclasses
 
@@ -40,7 +41,6 @@ def sweep(opt: Optimised, values: np.ndarray,
             raise InfeasibleError(f"budget {value:g}: HiGHS status {sol.status}")
         arrays = dataclasses.replace(a, budget=budget)
         problem = dataclasses.replace(pr, arrays=arrays)
-        yield value, finish(problem, opt.model, opt.highs, sol, opt.objective_name,
-                            sol.timings)
+        yield value, finish(problem, opt.model, opt.highs, sol, opt.objective_name, sol.timings)
         if progress:
             progress(i + 1)

@@ -152,8 +152,11 @@ def _unit(q: Quantity | None, kind: str, path: tuple) -> Iterator[Problem]:
 
 
 def _limits(s: Scenario) -> Iterator[Problem]:
-    needs = {"new_land": "land", "energy_cap": "energy_intensity",
-             "energy_intensity": "energy_intensity"}
+    needs = {
+        "new_land": "land",
+        "energy_cap": "energy_intensity",
+        "energy_intensity": "energy_intensity",
+    }
     for name, field in needs.items():
         if getattr(s.limits, name) is not None and all(
             getattr(c.baseline, field) is None for c in s.clusters
@@ -190,15 +193,7 @@ def _funds(s: Scenario) -> Iterator[Problem]:
                         "every cluster is eligible (funds.eligible not given), so a response is needed"
                     ),
                 )
-    mins = sum((b.min or 0) * factor(b.unit, "share") for b in f.shares.values())
-    if mins > 1 + 1e-9:
-        yield ("funds", "shares"), f"minimum shares add up to {mins:.0%}, over 100%"
     cat_ids = [c.id for c in f.categories]
     for i, c in enumerate(f.categories):
         if c.id in _duplicates(cat_ids):
             yield ("funds", "categories", i, "id"), f"duplicate category id {c.id!r}"
-    cat_mins = sum(
-        (c.share.min or 0) * factor(c.share.unit, "share") for c in f.categories if c.share
-    )
-    if cat_mins > 1 + 1e-9:
-        yield ("funds", "categories"), f"category minimum shares add up to {cat_mins:.0%}"

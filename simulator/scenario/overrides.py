@@ -69,6 +69,22 @@ def locate(data: Any, path: str) -> list[tuple[Any, Any]]:
     return frontier
 
 
+def _locate_or_new(data: Any, path: str) -> list[tuple[Any, Any]]:
+    """Like :func:`locate`, but ``set`` may add the last key to existing mappings (an optional
+    field the file leaves out, e.g. ``targets.x.hard``). A misspelt key is then an unknown
+    field for the schema, so nothing is ever silently ignored."""
+    try:
+        return locate(data, path)
+    except OverrideError:
+        head, _, last = path.rpartition(".")
+        if not head or last == "*":
+            raise
+        parents = [parent[key] for parent, key in locate(data, head)]
+        if not all(isinstance(p, dict) for p in parents):
+            raise
+        return [(p, last) for p in parents]
+
+
 def _is_quantity(node: Any) -> bool:
     return isinstance(node, dict) and "value" in node
 
@@ -105,8 +121,8 @@ def apply(
     """A copy of ``data`` with the changes applied; ``what`` names them in provenance."""
     data = copy.deepcopy(data)
     for path, value in (set_ or {}).items():
-        for parent, key in locate(data, path):
-            node = parent[key]
+        for parent, key in _locate_or_new(data, path):
+            node = parent.get(key) if isinstance(parent, dict) else parent[key]
             if _is_quantity(node) and not isinstance(value, dict):
                 node["value"] = value
                 _retag(node, what)
