@@ -444,7 +444,8 @@ def sweep(file, what_ifs, sets, out, as_json, objective, budget_spec):
 
     from . import results
     from .allocation.optimise import optimise as solve
-    from .allocation.sweep import budgets, sweep as run_sweep
+    from .allocation.sweep import budgets
+    from .allocation.sweep import sweep as run_sweep
 
     loaded, a, specs = _prepare(file, what_ifs, sets)
     money = _money(a)

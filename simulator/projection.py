@@ -34,7 +34,7 @@ def compound(start: np.ndarray, growth: np.ndarray, additions: np.ndarray | None
     runs over years only; samples and clusters are vectorised.
     """
     shape = np.broadcast_shapes(
-        np.shape(start) + (growth.shape[-1],),
+        (*np.shape(start), growth.shape[-1]),
         growth.shape,
         *(() if additions is None else (additions.shape,)),
     )

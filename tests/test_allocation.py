@@ -37,7 +37,9 @@ def roomy(data: dict) -> dict:
 
 def score(a, specs, grant, movable, objective="shortfall"):
     p = project(a, grant)
-    return objective_value(ledger(p, specs, project(a)), movable, objective), violations(a, grant, p)
+    return objective_value(ledger(p, specs, project(a)), movable, objective), violations(
+        a, grant, p
+    )
 
 
 # ------------------------------------------------------------------ hand-worked optimum
@@ -47,7 +49,7 @@ def test_hand_worked_optimum():
     """a: leverage 5, b: leverage 2, revenue 1:1, same year, both at 100亿, budget 1亿.
     a's target 103 needs 3/5 = 0.6亿 and is worth 5/103 per 亿, more than b's 2/102: a gets
     0.6, b the remaining 0.4 → b at 100.8, shortfall (102 − 100.8)/102."""
-    s, a, specs = compiled(raw(HAND))
+    _s, a, specs = compiled(raw(HAND))
     opt = optimise(a, specs)
     grant = opt.grant.sum(axis=2)[:, 1]
     assert grant == pytest.approx([0.6, 0.4], abs=1e-9)
@@ -64,7 +66,11 @@ def test_hand_worked_optimum_with_diminishing_returns():
     (2.5/103 > 2/102 per 亿) until met: 2 + 0.5·(5x − 2) = 3 → x = 0.8; b gets 0.2."""
     data = raw(HAND)
     data["clusters"][0]["response"]["pipeline"] = {
-        "widths": [2], "slopes": [1.0, 0.5], "unit": "亿元", "assumption": "test"}
+        "widths": [2],
+        "slopes": [1.0, 0.5],
+        "unit": "亿元",
+        "assumption": "test",
+    }
     _, a, specs = compiled(data)
     opt = optimise(a, specs)
     assert opt.grant.sum(axis=2)[:, 1] == pytest.approx([0.8, 0.2], abs=1e-9)
@@ -125,14 +131,14 @@ def test_optimised_is_never_worse_than_simple_or_random_feasible_allocations(lp)
 
 
 def test_model_predicts_what_the_projection_computes(lp):
-    a, specs, opt = lp
+    _a, _specs, opt = lp
     assert "model's predicted revenue equals the projection (1e-6)" in opt.checks
     # and the objective HiGHS reports is the numpy objective up to the tie-breaks
     assert opt.solution.objective == pytest.approx(opt.objective, abs=1e-5)
 
 
 def test_objective_does_not_increase_as_the_budget_grows(lp):
-    a, specs, opt = lp
+    _a, _specs, opt = lp
     values = [res.objective for _, res in sweep(opt, np.linspace(0, 6, 13))]
     assert np.all(np.diff(values) <= 1e-9)
     assert values[0] > values[-1]  # money helps in this scenario
@@ -149,8 +155,9 @@ def test_zero_budget_gives_the_no_fund_projection(tiny_data):
 
 def test_marginal_value_of_budget_matches_a_finite_difference(lp):
     a, specs, opt = lp
-    for entry, t in zip(budget_marginals(opt, delta=1e-4), np.flatnonzero(a.fund_years),
-                        strict=True):
+    for entry, t in zip(
+        budget_marginals(opt, delta=1e-4), np.flatnonzero(a.fund_years), strict=True
+    ):
         values = []
         for bump in (0.0, 1e-4):
             budget = a.budget.copy()
@@ -234,9 +241,15 @@ def test_a_limit_broken_before_any_fund_can_act(tiny_data):
 def test_targets_the_fund_cannot_move_are_reported(tiny_data):
     """A target in the base year + 1 with lags starting a year later cannot be moved."""
     data = copy.deepcopy(tiny_data)
-    data["targets"].append({"id": "early", "indicator": "revenue", "scope": "alpha",
-                            "year": 2021, "level": {"value": 200, "unit": "亿元",
-                                                    "assumption": "test"}})
+    data["targets"].append(
+        {
+            "id": "early",
+            "indicator": "revenue",
+            "scope": "alpha",
+            "year": 2021,
+            "level": {"value": 200, "unit": "亿元", "assumption": "test"},
+        }
+    )
     _, a, specs = compiled(data)
     problem = build_problem(a, specs)
     movable = {d.spec.id: d.movable for d in problem.targets}

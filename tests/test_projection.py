@@ -18,8 +18,16 @@ from .conftest import compiled, raw
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 growths = st.floats(min_value=-0.2, max_value=0.3, allow_nan=False)
-DRIVERS = ("revenue", "va_rate", "investment", "tech_investment", "revenue_per_mu",
-           "energy_intensity", "tax_rate", "productivity")
+DRIVERS = (
+    "revenue",
+    "va_rate",
+    "investment",
+    "tech_investment",
+    "revenue_per_mu",
+    "energy_intensity",
+    "tax_rate",
+    "productivity",
+)
 
 
 def with_growth(data: dict, rate_pct: float, drivers=DRIVERS) -> dict:
@@ -145,7 +153,11 @@ def test_money_in_wan_yuan_and_land_in_hectares_give_the_same_results(tiny_data)
         c["response"]["pipeline"]["widths"] = [w * 1e4 for w in c["response"]["pipeline"]["widths"]]
         c["response"]["pipeline"]["unit"] = "万元"
     converted["funds"]["budget"] = {**converted["funds"]["budget"], "value": 2e4, "unit": "万元"}
-    converted["limits"]["new_land"] = {**converted["limits"]["new_land"], "value": 20, "unit": "公顷"}
+    converted["limits"]["new_land"] = {
+        **converted["limits"]["new_land"],
+        "value": 20,
+        "unit": "公顷",
+    }
     from simulator.targets import ledger
 
     results = []
@@ -195,7 +207,8 @@ def test_linear_forms_equal_the_projection(seed):
         for t in range(1, a.n_years):
             form = indicator_form(name, members, t, factor)
             assert form.evaluate(p.primary)[0] == pytest.approx(
-                scope_values(p, name, members)[0, t], rel=1e-12), (name, t)
+                scope_values(p, name, members)[0, t], rel=1e-12
+            ), (name, t)
 
 
 @FAST

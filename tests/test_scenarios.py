@@ -67,7 +67,7 @@ def test_every_number_has_provenance(path):
 
 
 def _numbers(text: str) -> set[float]:
-    """"620" → {620}; "-3" → {−3}; "800-1000", "8.0 / 10", "1~3" → both ends."""
+    """ "620" → {620}; "-3" → {−3}; "800-1000", "8.0 / 10", "1~3" → both ends."""
     text = text.strip()
     if re.fullmatch(r"-?\d+(?:\.\d+)?", text):
         return {float(text)}
@@ -80,8 +80,11 @@ def _figures() -> dict[str, list[tuple[set[float], set[float]]]]:
     with open(SEED_FIGURES, encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             out.setdefault(row["quote_zh"], []).append(
-                (_numbers(row["value"]), _numbers(" ".join(re.findall(
-                    r"\d+(?:\.\d+)?", row["indicator_en"])))))
+                (
+                    _numbers(row["value"]),
+                    _numbers(" ".join(re.findall(r"\d+(?:\.\d+)?", row["indicator_en"]))),
+                )
+            )
     return out
 
 
@@ -107,19 +110,24 @@ def test_plan_targets_equal_the_seed_figures(path):
 
 def test_cixi_targets_include_the_six_cluster_revenues():
     s = load(ROOT / "scenarios" / "cixi-2020.yaml").scenario
-    levels = sorted(t.level.values()[0] for t in s.targets
-                    if t.indicator == "revenue" and t.scope != "total" and t.level is not None)
+    levels = sorted(
+        t.level.values()[0]
+        for t in s.targets
+        if t.indicator == "revenue" and t.scope != "total" and t.level is not None
+    )
     assert levels == [80, 100, 100, 140, 160, 620]
 
 
 def test_resolved_scenario_is_loadable_and_gives_the_same_results(tmp_path: Path):
     runner = CliRunner()
     path = ROOT / "scenarios" / "cixi-2020.yaml"
-    first = runner.invoke(main, ["run", str(path), "--what-if", "slow_growth",
-                                 "--out", str(tmp_path / "a")])
+    first = runner.invoke(
+        main, ["run", str(path), "--what-if", "slow_growth", "--out", str(tmp_path / "a")]
+    )
     assert first.exit_code == 0, first.output
-    second = runner.invoke(main, ["run", str(tmp_path / "a" / "scenario.resolved.yaml"),
-                                  "--out", str(tmp_path / "b")])
+    second = runner.invoke(
+        main, ["run", str(tmp_path / "a" / "scenario.resolved.yaml"), "--out", str(tmp_path / "b")]
+    )
     assert second.exit_code == 0, second.output
     a = (tmp_path / "a" / "targets.csv").read_text(encoding="utf-8")
     b = (tmp_path / "b" / "targets.csv").read_text(encoding="utf-8")

@@ -122,15 +122,17 @@ def _limit_rows(opt: Optimised):
 
 
 def binding(opt: Optimised) -> list[str]:
-    """Names of the limits and splits that bind at the optimum."""
+    """The limits and splits that bind at the optimum, by scenario field, years grouped:
+    ``funds.budget (2020, 2021)``."""
     from .diagnose import scenario_name
 
-    names = []
+    years: dict[str, list[str]] = {}
     for con, slack in opt.solution.row_slack.items():
         name = scenario_name(con)
         if name is None:
             continue
         rhs = max(1.0, abs(opt.highs.rhs[opt.highs.row_index[con][0]]))
         if slack <= BINDING_TOLERANCE * rhs:
-            names.append(name)
-    return sorted(names)
+            field, _, when = name.partition(" (")
+            years.setdefault(field, []).extend(when.rstrip(")").split(", ") if when else [])
+    return [f"{f} ({', '.join(sorted(set(y)))})" if y else f for f, y in sorted(years.items())]
