@@ -268,10 +268,14 @@ def main() -> None:
             f"| {r['solve_run_s']:.4f} | {r['highs_read_s']:.4f} | {r['highs_run_s']:.4f} |"
         )
 
-    print("\nSide measurement: the same path with the garbage collector paused (gc.disable()), "
-          "to show how much of the Pyomo time is the collector.\n")
-    print("| clusters | build_model | build_model, GC off | hand-off | hand-off, GC off "
-          "| ours total | ours total, GC off | ours / HiGHS, GC off |")
+    print(
+        "\nSide measurement: the same path with the garbage collector paused (gc.disable()), "
+        "to show how much of the Pyomo time is the collector.\n"
+    )
+    print(
+        "| clusters | build_model | build_model, GC off | hand-off | hand-off, GC off "
+        "| ours total | ours total, GC off | ours / HiGHS, GC off |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(

@@ -43,6 +43,11 @@ def read_allocation(path: str | Path, a: ScenarioArrays) -> np.ndarray:
             field="header",
             line=1,
         )
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise InputError(
+            f"repeated column(s) {', '.join(repeated)}", file=file, field="header", line=1
+        )
     known = {"cluster", "year", "amount", "category", "unit"}
     unknown = [h for h in header if h not in known]
     if unknown:

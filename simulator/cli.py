@@ -31,6 +31,9 @@ class Group(click.Group):
         except SimulatorError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except click.UsageError as exc:  # bad options of a command: one line too
+            click.echo(f"error: {exc.format_message()} (see --help)", err=True)
+            sys.exit(2)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,7 +45,7 @@ def main():
 def scenario_options(f):
     """FILE, --what-if, --set, --out, --json: shared by run, optimise, compare and sweep."""
 
-    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    @click.argument("file", type=click.Path(path_type=Path))
     @click.option(
         "--what-if",
         "what_ifs",
@@ -260,7 +263,7 @@ def optimise(file, what_ifs, sets, out, as_json, objective, export_model):
     from .targets import ledger
 
     if export_model and export_model.suffix.lower() not in (".mps", ".lp"):
-        raise InputError("must end in .mps or .lp", field="--export-model")
+        raise InputError("must end in .mps or .lp", file=str(export_model), field="--export-model")
     loaded, a, specs = _prepare(file, what_ifs, sets)
     opt = solve(a, specs, objective)
     no_fund = ledger(opt.problem.reference, specs)

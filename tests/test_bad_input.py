@@ -105,7 +105,6 @@ def write_text(tmp: Path, name: str, text: str | bytes) -> Path:
 # --------------------------------------------------------------------------- scenario mutations
 
 #: (id, mutation of tiny.yaml's raw data, substrings the error line must contain); run by `run`
-#: (a row may be a pytest.param of the same three, to carry an xfail mark)
 MUTATIONS: list = [
     ("unknown-top-level-field", put("colour", "red"), ("colour", "unknown field")),
     (
@@ -180,11 +179,6 @@ MUTATIONS: list = [
         "group-used-by-target-names-unknown-cluster",
         put("groups.both", ["alpha", "gamma"]),
         ("groups.both", "gamma"),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="BUG: checks._targets indexes by_id[m] for every group member before the "
-            "group check's error is reported -> KeyError traceback, exit 1",
-        ),
     ),
     (
         "lag-shares-not-100",
@@ -200,30 +194,16 @@ MUTATIONS: list = [
         "budget-nan",
         put("funds.budget.value", float("nan")),
         ("funds.budget",),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="BUG: a .nan budget passes NonNegative (nan < 0 is False); run and "
-            "optimise exit 0 with a NaN fund instead of refusing the number",
-        ),
     ),
     pytest.param(
         "baseline-nan",
         put("clusters.0.baseline.revenue.value", float("nan")),
         ("clusters.alpha.baseline.revenue",),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="BUG: a .nan baseline is accepted; run exits 0 with projections shown as '—'",
-        ),
     ),
     pytest.param(
         "scenario-id-escapes-results",
         put("scenario.id", "../evil"),
         ("scenario.id",),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="BUG: scenario.id has no pattern (cluster and target ids do); without --out "
-            "'run' writes results/../evil, i.e. outside results/",
-        ),
     ),
     ("horizon-before-base-year", put("scenario.horizon", 2019), ("scenario", "horizon")),
     ("fund-year-outside-plan", put("funds.years", [2021, 2030]), ("funds.years", "2030")),
@@ -324,13 +304,7 @@ CASES: list[Case] = [
         "scenario-path-is-a-directory",
         lambda tmp: (["run", str(_mkdir(tmp / "scenario_dir"))], None),
         ("scenario_dir",),
-        marks=[
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG (contract): click's own usage error (FILE is a directory) prints "
-                "3 lines (Usage/Try/Error), not one line",
-            )
-        ],
+        marks=[],
     ),
     Case(
         "missing-file",
@@ -368,13 +342,7 @@ CASES: list[Case] = [
         "set-group-to-unknown-cluster",
         with_args("", "run", ["--set", "groups.both=[gamma]"], ()).build,
         ("groups.both", "gamma"),
-        marks=[
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG: same KeyError as scenario-group-used-by-target-names-unknown-"
-                "cluster, reached through --set",
-            )
-        ],
+        marks=[],
     ),
     with_args("set-without-equals", "run", ["--set", "funds.budget"], ("--set",), named=False),
     with_args("set-negative-budget", "run", ["--set", "funds.budget=-4"], ("funds.budget",)),
@@ -439,13 +407,6 @@ CASES: list[Case] = [
         "sweep-budget-infinite",
         with_args("", "sweep", ["--budget", "0:inf:1"], (), named=False).build,
         ("--budget",),
-        marks=[
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG: allocation.sweep.budgets does int(floor(inf)) -> OverflowError "
-                "(not a ValueError), so a traceback and exit 1",
-            )
-        ],
     ),
     with_args("sweep-budget-zero-step", "sweep", ["--budget", "0:2:0"], ("--budget",), named=False),
     with_args(

@@ -16,6 +16,8 @@ def budgets(spec: str, unit_factor: float) -> np.ndarray:
         start, stop, step = (float(x) for x in spec.split(":"))
     except ValueError:
         raise ValueError("--budget takes START:STOP:STEP, e.g. 0:10:1") from None
+    if not all(np.isfinite([start, stop, step])):
+        raise ValueError("--budget needs finite numbers")
     if step <= 0 or stop < start or start < 0:
         raise ValueError("--budget needs 0 ≤ START ≤ STOP and STEP > 0")
     n = int(np.floor((stop - start) / step + 1e-9)) + 1

@@ -121,6 +121,8 @@ def _targets(s: Scenario) -> Iterator[Problem]:
             yield (*path, "year"), "a target year must come after the base year"
         if t.growth is not None and t.indicator == "new_land":
             yield (*path, "growth"), "new_land targets take a level, not a growth rate"
+        if any(m not in by_id for m in members):
+            continue  # the group names an unknown cluster: reported under groups
         for need in indicators.needs(t.indicator):
             lacking = [m for m in members if getattr(by_id[m].baseline, need) is None]
             if lacking:

@@ -13,9 +13,10 @@ conversion to canonical units happens once, in :mod:`simulator.scenario.arrays`.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .. import indicators
 from ..units import UnitError, factor
@@ -65,6 +66,15 @@ class Quantity(Provenanced):
 
     value: Number | YearValues
     unit: str
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _real_numbers(cls, v):
+        items = v.values() if isinstance(v, dict) else v if isinstance(v, list) else [v]
+        for x in items:
+            if isinstance(x, bool) or (isinstance(x, float) and not math.isfinite(x)):
+                raise ValueError(f"{x!r} is not a finite number")
+        return v
 
     def values(self) -> list[float]:
         v = self.value
@@ -174,6 +184,8 @@ class Pipeline(Provenanced):
             raise ValueError(str(exc)) from None
         if len(self.slopes) != len(self.widths) + 1:
             raise ValueError("needs one more slope than widths (the last slope is open-ended)")
+        if not all(math.isfinite(x) for x in [*self.widths, *self.slopes]):
+            raise ValueError("widths and slopes must be finite numbers")
         if any(w <= 0 for w in self.widths):
             raise ValueError("widths must be positive")
         if any(s < 0 for s in self.slopes):
@@ -241,7 +253,9 @@ class Target(Strict):
     count_over: Quantity | None = Field(
         None, description="count clusters whose indicator exceeds this threshold"
     )
-    weight: float = Field(1.0, ge=0, description="planner's priority in the objective")
+    weight: float = Field(
+        1.0, ge=0, allow_inf_nan=False, description="planner's priority in the objective"
+    )
     hard: bool = Field(False, description="the allocation must meet it (a constraint)")
     note: str | None = None
 
@@ -274,8 +288,8 @@ class Target(Strict):
 class ShareBounds(Provenanced):
     """Minimum and/or maximum share of the year's fund."""
 
-    min: float | None = Field(None, ge=0)
-    max: float | None = Field(None, ge=0)
+    min: float | None = Field(None, ge=0, allow_inf_nan=False)
+    max: float | None = Field(None, ge=0, allow_inf_nan=False)
     unit: str = "%"
 
     @model_validator(mode="after")
@@ -350,7 +364,7 @@ class SourceDocument(Strict):
 
 
 class Meta(Strict):
-    id: str
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$", description="names results/<id>")
     jurisdiction: str
     title: str
     source: SourceDocument
