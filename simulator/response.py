@@ -72,21 +72,14 @@ def revenue_kernel(a: ScenarioArrays, revenue_growth: np.ndarray | None = None) 
 
 
 def grant_array(a: ScenarioArrays, grant: np.ndarray | None) -> np.ndarray:
-    """A (c, t, k) grant array [亿元]; zeros when ``grant`` is None."""
+    """A (c, t, k) grant array [亿元]; zeros when ``grant`` is None. A (c, t) array is accepted
+    when the fund has no categories."""
     shape = (a.n_clusters, a.n_years, len(a.category_ids))
     if grant is None:
         return np.zeros(shape)
     grant = np.asarray(grant, dtype=float)
-    if grant.ndim == 2:
-        grant = grant[:, :, None] if shape[2] == 1 else _spread_over_categories(grant, a)
+    if grant.ndim == 2 and shape[2] == 1:
+        grant = grant[:, :, None]
     if grant.shape != shape:
-        raise ValueError(f"grant has shape {grant.shape}, expected {shape}")
+        raise ValueError(f"grant has shape {grant.shape}, expected {shape} (cluster, year, use)")
     return grant
-
-
-def _spread_over_categories(grant: np.ndarray, a: ScenarioArrays) -> np.ndarray:
-    """A cluster × year grant split over categories at their minimum shares, rest pro rata."""
-    weights = np.maximum(a.category_min, 0)
-    rest = 1 - weights.sum()
-    weights = weights + rest * a.category_max / a.category_max.sum()
-    return grant[:, :, None] * weights[None, None, :]

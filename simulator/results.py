@@ -106,7 +106,10 @@ def targets_frame(
                 "fund_can_move": None if movable is None else bool(movable[j]),
             }
         )
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    for col in ("first_met_year", "earliest_year"):
+        df[col] = df[col].astype("Int64")
+    return df
 
 
 def format_number(x: float) -> str:

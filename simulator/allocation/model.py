@@ -71,7 +71,6 @@ def _u(m, cid, year, row: Row) -> list:
 
 
 def _variables(m, pr: AllocationProblem, cid, year):
-    a = pr.arrays
     _, widths, _ = _segments(pr)
     m.v_grant = pyo.Var(m.C, m.T, m.K, domain=pyo.NonNegativeReals)
     width = {
@@ -88,7 +87,6 @@ def _variables(m, pr: AllocationProblem, cid, year):
         bounds=lambda _, c, t, seg: (0, width[c, t, seg]),
     )
     m.v_effective = pyo.Var(m.C, m.T, domain=pyo.NonNegativeReals)
-    del a
 
 
 def _segments(pr: AllocationProblem):
