@@ -447,6 +447,7 @@ def sweep(file, what_ifs, sets, out, as_json, objective, budget_spec):
 
     from . import results
     from .allocation.optimise import optimise as solve
+    from .allocation.optimise import spending_is_forced
     from .allocation.sweep import budgets
     from .allocation.sweep import sweep as run_sweep
 
@@ -456,7 +457,9 @@ def sweep(file, what_ifs, sets, out, as_json, objective, budget_spec):
         values = budgets(budget_spec, money)
     except ValueError as exc:
         raise InputError(str(exc), field="--budget") from None
-    opt = solve(a, specs, objective)
+    # with forced spending the budget may push the LP to fill pipelines out of order: the
+    # ordered model (a MIP) stays exact at every budget
+    opt = solve(a, specs, objective, ordered=True if spending_is_forced(a) else None)
     rows, allocation_rows = [], []
     with click.progressbar(length=len(values), label="sweep", file=sys.stderr) as bar:
         for value, res in run_sweep(opt, values, progress=lambda i: bar.update(1)):

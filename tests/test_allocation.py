@@ -255,3 +255,26 @@ def test_targets_the_fund_cannot_move_are_reported(tiny_data):
     movable = {d.spec.id: d.movable for d in problem.targets}
     assert movable["early"] is False
     assert movable["alpha_rev"] is True
+
+
+def test_forced_spending_with_tight_land_keeps_the_pipeline_in_order(tiny_data):
+    """must_spend + a binding land quota: the LP would fill low-slope segments first (wasting
+    money to use less land), which the projection never does. The optimiser detects it and
+    solves the ordered-pipeline MIP; the result passes the audit (model = projection)."""
+    from simulator.allocation.audit import AuditError
+
+    data = copy.deepcopy(tiny_data)
+    data["funds"]["must_spend"] = True
+    data["limits"]["new_land"]["value"] = 560
+    data["targets"] = [t for t in data["targets"] if "count_over" not in t]
+    _, a, specs = compiled(data)
+    with pytest.raises(AuditError):
+        optimise(a, specs, ordered=False)
+    opt = optimise(a, specs)
+    assert opt.solution.is_mip
+    assert "model's predicted revenue equals the projection (1e-6)" in opt.checks
+    assert opt.grant.sum() == pytest.approx(4.0)  # all of it spent
+    # with a roomier quota no ordering is needed and the LP answers
+    data["limits"]["new_land"]["value"] = 5000
+    _, a, specs = compiled(data)
+    assert not optimise(a, specs).solution.is_mip

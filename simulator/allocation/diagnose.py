@@ -75,7 +75,7 @@ def diagnose(pr: AllocationProblem, hm: HighsModel) -> str:
         text = ", ".join(f"{y}: {b / f:.4g}" for y, b in zip(years, least, strict=True))
         parts.append(f"the smallest budget that makes it feasible is {text} {unit}")
     elif any(n.startswith("funds.budget") for n in names):
-        parts.append("no budget makes it feasible: other limits conflict too")
+        parts.append("more budget does not make it feasible: other limits conflict too")
     return "infeasible — " + "; ".join(parts)
 
 

@@ -39,10 +39,16 @@ def linear(const: float, coefs: Iterable[float], variables: Iterable) -> LinearE
 
 
 def build_model(
-    pr: AllocationProblem, objective: str = "shortfall", *, elastic_budget: bool = False
+    pr: AllocationProblem,
+    objective: str = "shortfall",
+    *,
+    elastic_budget: bool = False,
+    ordered_pipeline: bool = False,
 ) -> pyo.ConcreteModel:
     """Build the allocation model. ``elastic_budget`` instead finds the least extra budget
-    that makes the hard constraints feasible (used to diagnose infeasibility)."""
+    that makes the hard constraints feasible (used to diagnose infeasibility).
+    ``ordered_pipeline`` adds binaries that fill pipeline segments in order (needed only when
+    spending is forced and wasting effect would pay, see :func:`_pipeline_order`)."""
     if objective not in OBJECTIVES:
         raise ValueError(objective)
     a = pr.arrays
@@ -59,6 +65,8 @@ def build_model(
 
     _variables(m, pr, cid, year)
     _response(m, pr, cid, year)
+    if ordered_pipeline:
+        _pipeline_order(m, pr, cid)
     _budget(m, pr, cid, year, elastic_budget)
     _limits(m, pr, cid, year)
     _targets(m, pr, cid, year, soft, objective)
@@ -129,6 +137,39 @@ def _response(m, pr: AllocationProblem, cid, year):
             )
             == 0
         )
+
+
+def _pipeline_order(m, pr: AllocationProblem, cid):
+    r"""Segments fill in order: segment m+1 only once segment m is full.
+
+    segment_full[c,t,m]:   v_fill[c,t,m] ≥ w[c,m] · v_full[c,t,m]
+    segment_next[c,t,m]:   v_fill[c,t,m+1] ≤ F̄[c,t] · v_full[c,t,m]
+
+    F̄ bounds the mobilised investment (the cluster's largest grant times its leverage). An LP
+    fills in order by itself unless spending is forced (must_spend, minimum shares) and less
+    effect is wanted (a binding land or energy limit, a ≤ target): then these binaries keep
+    the model equal to the projection.
+    """
+    a = pr.arrays
+    _, widths, _ = _segments(pr)
+    inner = [s for s in m.M if s < len(m.M) - 1]
+    m.P = pyo.Set(initialize=inner, ordered=True)
+    m.v_full = pyo.Var(m.C, m.T, m.P, domain=pyo.Binary)
+    width = {(c, seg): widths[i, seg] for i, c in enumerate(cid) for seg in inner}
+    year_index = {int(a.years[t]): t for t in pr.years}
+    most = {
+        (c, t): a.leverage[pr.clusters[i]] * a.category_factor.max() * a.budget[year_index[t]]
+        for i, c in enumerate(cid)
+        for t in m.T
+    }
+
+    @m.Constraint(m.C, m.T, m.P)
+    def segment_full(m, c, t, seg):
+        return m.v_fill[c, t, seg] >= width[c, seg] * m.v_full[c, t, seg]
+
+    @m.Constraint(m.C, m.T, m.P)
+    def segment_next(m, c, t, seg):
+        return m.v_fill[c, t, seg + 1] <= max(most[c, t], 1e-9) * m.v_full[c, t, seg]
 
 
 def _budget(m, pr: AllocationProblem, cid, year, elastic: bool):

@@ -84,6 +84,29 @@ def check_fixed_limits(pr: AllocationProblem) -> None:
         raise InfeasibleError("infeasible whatever the allocation — " + "; ".join(broken))
 
 
+def spending_is_forced(a: ScenarioArrays) -> bool:
+    """Must some money be spent (must_spend, minimum shares)? Then wasting effect can pay."""
+    return bool(a.must_spend or (a.share_min[a.fundable] > 0).any() or (a.category_min > 0).any())
+
+
+def filled_out_of_order(sol: Solution, m, pr: AllocationProblem) -> bool:
+    """Does any cluster-year use a later pipeline segment before an earlier one is full?"""
+    _, widths, _ = (x[pr.clusters] for x in _pipeline(pr))
+    for i, c in enumerate(m.C):
+        for t in m.T:
+            fills = [sol.value(m.v_fill[c, t, s]) for s in m.M]
+            for s in range(len(fills) - 1):
+                if fills[s + 1] > 1e-7 and fills[s] < widths[i, s] - 1e-7:
+                    return True
+    return False
+
+
+def _pipeline(pr: AllocationProblem):
+    from ..response import pipeline_segments
+
+    return pipeline_segments(pr.arrays)
+
+
 def optimise(
     a: ScenarioArrays,
     specs: list[TargetSpec],
@@ -91,17 +114,31 @@ def optimise(
     *,
     export: str | None = None,
     time_limit: float | None = None,
+    ordered: bool | None = None,
 ) -> Optimised:
+    """Solve the allocation. ``ordered``: None decides (the LP first; the ordered-pipeline MIP
+    only if spending is forced and the LP filled a pipeline out of order), True/False force."""
     clock = time.perf_counter()
     pr = build_problem(a, specs)
     check_hard_targets(pr)
     check_fixed_limits(pr)
-    m = build_model(pr, objective)
+    m = build_model(pr, objective, ordered_pipeline=bool(ordered))
     build_seconds = time.perf_counter() - clock
     hm = HighsModel(m, time_limit=time_limit)
+    sol = hm.solve()
+    if (
+        ordered is None
+        and sol.status == "optimal"
+        and spending_is_forced(a)
+        and filled_out_of_order(sol, m, pr)
+    ):
+        clock = time.perf_counter()
+        m = build_model(pr, objective, ordered_pipeline=True)
+        build_seconds += time.perf_counter() - clock
+        hm = HighsModel(m, time_limit=time_limit)
+        sol = hm.solve()
     if export:
         hm.write(export)
-    sol = hm.solve()
     if sol.status == "infeasible":
         from .diagnose import diagnose
 

@@ -72,6 +72,8 @@ class HighsModel:
             ]
         self.highs = highspy.Highs()
         self.highs.silent()
+        # HiGHS's default MIP gap (1e-4) is too loose for "never beaten" comparisons
+        self.highs.setOptionValue("mip_rel_gap", 1e-7)
         if time_limit is not None:
             self.highs.setOptionValue("time_limit", float(time_limit))
         self.highs.passModel(lp)
