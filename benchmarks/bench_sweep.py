@@ -290,9 +290,11 @@ def main() -> None:
             f"| {r['speedup_cold_over_bare']:.1f}× | {r['speedup_run_only']:.1f}× |"
         )
 
-    print("\nWhere the sweep() loop's time goes (the same steps timed one by one, seconds for "
-          "all points): set_rhs; Highs.run; reading the solution back into Python dicts "
-          "(HighsModel.solve minus run); finish = grant, numpy projection, audit, ledger.\n")
+    print(
+        "\nWhere the sweep() loop's time goes (the same steps timed one by one, seconds for "
+        "all points): set_rhs; Highs.run; reading the solution back into Python dicts "
+        "(HighsModel.solve minus run); finish = grant, numpy projection, audit, ledger.\n"
+    )
     print("| clusters | set_rhs | Highs.run | read-back | finish (projection + ledger + audit) |")
     print("|---:|---:|---:|---:|---:|")
     for r in rows:

@@ -18,7 +18,13 @@ def _equation_lines(f) -> list[str]:
 
 def test_formulation_page_matches_the_model_code():
     page = (DOCS / "optimisation.md").read_text(encoding="utf-8")
-    for block in (model._response, model._budget, model._limits, model._targets):
+    for block in (
+        model._response,
+        model._pipeline_order,
+        model._budget,
+        model._limits,
+        model._targets,
+    ):
         lines = _equation_lines(block)
         assert lines, block.__name__
         for line in lines:
@@ -34,8 +40,8 @@ def test_every_constraint_family_is_documented():
 
     _, a, specs = compiled(raw(TINY))
     page = (DOCS / "optimisation.md").read_text(encoding="utf-8")
-    for objective in model.OBJECTIVES:
-        m = model.build_model(build_problem(a, specs), objective)
+    for objective, ordered in [(o, False) for o in model.OBJECTIVES] + [("shortfall", True)]:
+        m = model.build_model(build_problem(a, specs), objective, ordered_pipeline=ordered)
         for con in m.component_objects(pyo.Constraint):
             assert f"{con.local_name}[" in page, con.local_name
 
