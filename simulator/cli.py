@@ -176,14 +176,10 @@ def run(file, what_ifs, sets, out, as_json, allocation):
 
     targets = results.targets_frame(led, a.years)
     out = out or default_out(loaded)
+    settings = {"command": "run", "allocation": str(allocation) if allocation else None}
     with results.atomic_dir(out) as tmp:
-        results.projection_frame(p, a).to_csv(tmp / "projection.csv", index=False)
-        targets.to_csv(tmp / "targets.csv", index=False)
-        results.write_yaml(tmp / "scenario.resolved.yaml", loaded.resolved)
-        settings = {"command": "run", "allocation": str(allocation) if allocation else None}
-        results.write_json(
-            tmp / "manifest.json",
-            results.manifest(loaded, settings, {"load": t_load, "project": t_project}),
+        results.write_run_files(
+            tmp, p, a, targets, loaded, settings, {"load": t_load, "project": t_project}
         )
     summary = {
         "scenario": loaded.scenario.scenario.id,
@@ -275,15 +271,17 @@ def optimise(file, what_ifs, sets, out, as_json, objective, export_model):
     targets = results.targets_frame(opt.ledger, a.years, opt.movable)
     out = out or default_out(loaded, "+optimised")
     with results.atomic_dir(out) as tmp:
-        results.projection_frame(opt.projection, a).to_csv(tmp / "projection.csv", index=False)
-        targets.to_csv(tmp / "targets.csv", index=False)
+        results.write_run_files(
+            tmp,
+            opt.projection,
+            a,
+            targets,
+            loaded,
+            {"command": "optimise", "objective": objective},
+            opt.timings,
+        )
         write_allocation(tmp / "allocation.csv", opt.grant, a)
         results.write_json(tmp / "solver.json", solver)
-        results.write_yaml(tmp / "scenario.resolved.yaml", loaded.resolved)
-        results.write_json(
-            tmp / "manifest.json",
-            results.manifest(loaded, {"command": "optimise", "objective": objective}, opt.timings),
-        )
     if export_model:
         export_model.parent.mkdir(parents=True, exist_ok=True)
         opt.highs.write(str(export_model))
@@ -384,15 +382,8 @@ def compare(file, what_ifs, sets, out, as_json, objective, allocations):
     out = out or default_out(loaded, "+compare")
     with results.atomic_dir(out) as tmp:
         df.to_csv(tmp / "comparison.csv", index=False)
-        results.write_yaml(tmp / "scenario.resolved.yaml", loaded.resolved)
-        results.write_json(
-            tmp / "manifest.json",
-            results.manifest(
-                loaded,
-                {"command": "compare", "objective": objective, "allocations": list(allocations)},
-                {},
-            ),
-        )
+        settings = {"command": "compare", "objective": objective, "allocations": list(allocations)}
+        results.write_scenario_record(tmp, loaded, settings, {})
     if as_json:
         click.echo(df.to_json(orient="records", force_ascii=False, indent=2))
         return
@@ -495,13 +486,8 @@ def sweep(file, what_ifs, sets, out, as_json, objective, budget_spec):
     with results.atomic_dir(out) as tmp:
         df.to_csv(tmp / "sweep.csv", index=False)
         pd.DataFrame(allocation_rows).to_csv(tmp / "sweep_allocations.csv", index=False)
-        results.write_yaml(tmp / "scenario.resolved.yaml", loaded.resolved)
-        results.write_json(
-            tmp / "manifest.json",
-            results.manifest(
-                loaded, {"command": "sweep", "objective": objective, "budget": budget_spec}, {}
-            ),
-        )
+        settings = {"command": "sweep", "objective": objective, "budget": budget_spec}
+        results.write_scenario_record(tmp, loaded, settings, {})
     if as_json:
         click.echo(
             df[["budget", "objective", "targets_met", "spent"]].to_json(

@@ -206,6 +206,27 @@ def _json_default(o):
     raise TypeError(type(o))
 
 
+def write_scenario_record(folder: Path, loaded, settings: dict, timings: dict) -> None:
+    """``scenario.resolved.yaml`` and ``manifest.json``: what every results folder holds."""
+    write_yaml(folder / "scenario.resolved.yaml", loaded.resolved)
+    write_json(folder / "manifest.json", manifest(loaded, settings, timings))
+
+
+def write_run_files(
+    folder: Path,
+    p: Projection,
+    a: ScenarioArrays,
+    targets: pd.DataFrame,
+    loaded,
+    settings: dict,
+    timings: dict,
+) -> None:
+    """The run files: projection.csv, targets.csv, scenario.resolved.yaml, manifest.json."""
+    projection_frame(p, a).to_csv(folder / "projection.csv", index=False)
+    targets.to_csv(folder / "targets.csv", index=False)
+    write_scenario_record(folder, loaded, settings, timings)
+
+
 def manifest(loaded, settings: dict, timings: dict) -> dict:
     return {
         "package": "industrial-target-simulator",
