@@ -145,6 +145,30 @@ def test_optimise_writes_allocation_and_solver_record(tmp_path):
         assert (out / name).exists()
 
 
+@pytest.mark.parametrize("suffix", [".mps", ".lp"])
+def test_exported_model_resolves_to_the_same_optimum_with_names(tmp_path, suffix):
+    path = tmp_path / f"model{suffix}"
+    result = invoke(
+        "optimise",
+        ROOT / "tests" / "data" / "hand.yaml",
+        "--out",
+        tmp_path / "o",
+        "--export-model",
+        path,
+    )
+    assert result.exit_code == 0, result.output
+    text = path.read_text(encoding="utf-8")
+    assert "annual_budget" in text and "v_grant" in text
+    h = highspy.Highs()
+    h.silent()
+    h.readModel(str(path))
+    h.run()
+    solver = json.loads((tmp_path / "o" / "solver.json").read_text(encoding="utf-8"))
+    assert h.getInfo().objective_function_value == pytest.approx(
+        solver["objective_with_tie_breaks"], rel=1e-7, abs=1e-12
+    )
+
+
 def test_compare_rows_and_the_optimised_row_is_not_beaten(tmp_path):
     alloc = tmp_path / "mine.csv"
     alloc.write_text("cluster,year,amount\nalpha,2021,0.5\nbeta,2021,0.5\n", encoding="utf-8")

@@ -137,7 +137,11 @@ class HighsModel:
         )
 
     def write(self, path: str) -> None:
-        """Write the exact model HiGHS holds (MPS or LP by suffix), with readable names."""
+        """Write the model solved, with readable names: MPS from HiGHS itself; LP through
+        Pyomo's LP writer (HiGHS 1.15's LP writer drops names), from the same Pyomo model."""
+        if str(path).lower().endswith(".lp"):
+            self.model.write(str(path), io_options={"symbolic_solver_labels": True})
+            return
         for i, v in enumerate(self.columns):
             self.highs.passColName(i, _safe(v.name))
         seen: dict[str, int] = {}
