@@ -88,8 +88,8 @@ def test_worst_objective_equalises_relative_shortfalls():
 
 
 def test_targets_met_objective_meets_the_cheaper_target():
-    """Meeting a costs 0.6亿, meeting b costs 1亿: with 1亿 the MIP meets one (a, with room to
-    spare is not possible for both: 1.6 > 1)."""
+    """Meeting a costs 0.6亿 and meeting b 1亿: both would need 1.6亿 > 1亿, so the best the
+    MIP can do is one target met."""
     _, a, specs = compiled(raw(HAND))
     opt = optimise(a, specs, "targets-met")
     assert opt.objective == 1
