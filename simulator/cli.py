@@ -450,7 +450,13 @@ def sweep(file, what_ifs, sets, out, as_json, objective, budget_spec):
         raise InputError(str(exc), field="--budget") from None
     # with forced spending the budget may push the LP to fill pipelines out of order: the
     # ordered model (a MIP) stays exact at every budget
-    opt = solve(a, specs, objective, ordered=True if spending_is_forced(a) else None)
+    opt = solve(
+        a,
+        specs,
+        objective,
+        ordered=True if spending_is_forced(a) else None,
+        budget_ceiling=float(values.max()),
+    )
     rows, allocation_rows = [], []
     with click.progressbar(length=len(values), label="sweep", file=sys.stderr) as bar:
         for value, res in run_sweep(opt, values, progress=lambda i: bar.update(1)):

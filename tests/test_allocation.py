@@ -278,3 +278,24 @@ def test_forced_spending_with_tight_land_keeps_the_pipeline_in_order(tiny_data):
     data["limits"]["new_land"]["value"] = 5000
     _, a, specs = compiled(data)
     assert not optimise(a, specs).solution.is_mip
+
+
+def test_sweep_with_forced_spending_matches_fresh_solves(tiny_data):
+    """The ordered model's big-M is sized for the largest budget of the sweep, so every point
+    equals a fresh solve at that budget (a bug once: it was sized for the base budget)."""
+    data = copy.deepcopy(tiny_data)
+    data["funds"]["must_spend"] = True
+    data["limits"]["new_land"]["value"] = 900
+    data["targets"] = [t for t in data["targets"] if "count_over" not in t]
+    for cluster in data["clusters"]:  # a narrow first segment: the big-M binds at 4亿
+        cluster["response"]["pipeline"]["widths"] = [2]
+    _, a, specs = compiled(data)
+    values = np.array([2.0, 3.0, 4.0])
+    opt = optimise(a, specs, ordered=True, budget_ceiling=values.max())
+    for value, res in sweep(opt, values):
+        budget = a.budget.copy()
+        budget[a.fund_years] = value
+        fresh = optimise(dataclasses.replace(a, budget=budget), specs, ordered=True)
+        assert res.objective == pytest.approx(fresh.objective, rel=1e-7, abs=1e-9), value
+    with pytest.raises(ValueError, match="budget_ceiling"):
+        list(sweep(opt, np.array([10.0])))

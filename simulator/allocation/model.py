@@ -44,11 +44,14 @@ def build_model(
     *,
     elastic_budget: bool = False,
     ordered_pipeline: bool = False,
+    budget_ceiling: float | None = None,
 ) -> pyo.ConcreteModel:
     """Build the allocation model. ``elastic_budget`` instead finds the least extra budget
     that makes the hard constraints feasible (used to diagnose infeasibility).
     ``ordered_pipeline`` adds binaries that fill pipeline segments in order (needed only when
-    spending is forced and wasting effect would pay, see :func:`_pipeline_order`)."""
+    spending is forced and wasting effect would pay, see :func:`_pipeline_order`);
+    ``budget_ceiling`` [亿元/yr] is the largest annual budget the model will be re-solved with
+    (a sweep), which bounds the ordered pipeline's big-M."""
     if objective not in OBJECTIVES:
         raise ValueError(objective)
     a = pr.arrays
@@ -65,6 +68,7 @@ def build_model(
 
     _variables(m, pr, cid, year)
     _response(m, pr, cid, year)
+    m.budget_ceiling = max(float(pr.arrays.budget.max()), budget_ceiling or 0.0)
     if ordered_pipeline:
         _pipeline_order(m, pr, cid)
     _budget(m, pr, cid, year, elastic_budget)
@@ -145,7 +149,8 @@ def _pipeline_order(m, pr: AllocationProblem, cid):
     segment_full[c,t,m]:   v_fill[c,t,m] ≥ w[c,m] · v_full[c,t,m]
     segment_next[c,t,m]:   v_fill[c,t,m+1] ≤ F̄[c,t] · v_full[c,t,m]
 
-    F̄ bounds the mobilised investment (the cluster's largest grant times its leverage). An LP
+    F̄ bounds the mobilised investment (the largest annual budget the model will see times the
+    cluster's leverage). An LP
     fills in order by itself unless spending is forced (must_spend, minimum shares) and less
     effect is wanted (a binding land or energy limit, a ≤ target): then these binaries keep
     the model equal to the projection.
@@ -156,9 +161,8 @@ def _pipeline_order(m, pr: AllocationProblem, cid):
     m.P = pyo.Set(initialize=inner, ordered=True)
     m.v_full = pyo.Var(m.C, m.T, m.P, domain=pyo.Binary)
     width = {(c, seg): widths[i, seg] for i, c in enumerate(cid) for seg in inner}
-    year_index = {int(a.years[t]): t for t in pr.years}
     most = {
-        (c, t): a.leverage[pr.clusters[i]] * a.category_factor.max() * a.budget[year_index[t]]
+        (c, t): a.leverage[pr.clusters[i]] * a.category_factor.max() * m.budget_ceiling
         for i, c in enumerate(cid)
         for t in m.T
     }
@@ -350,11 +354,12 @@ def _objective(m, pr: AllocationProblem, cid, year, soft, objective: str, elasti
 
 
 def _fill_order_cost(m, pr: AllocationProblem):
-    """Σ (m / |M|)·v_fill[c,t,m] relative to the total budget: later segments cost more."""
+    """Σ (m / |M|)·v_fill[c,t,m] relative to the fundable clusters' base revenue (not the
+    budget, so a sweep keeps the same weighting): later segments cost more."""
     n_seg = len(m.M)
     if n_seg < 2:
         return 0.0
-    total = max(float(pr.arrays.budget.sum()), 1e-9)
+    total = max(float(pr.arrays.baseline["revenue"][pr.clusters].sum()), 1e-9)
     keys = [(c, t, s) for c in m.C for t in m.T for s in m.M if s > 0]
     return linear(0, [k[2] / n_seg / total for k in keys], [m.v_fill[k] for k in keys])
 

@@ -87,16 +87,33 @@ def fund_row(
     clusters: np.ndarray,
     years: np.ndarray,
 ) -> Row:
-    """Push a linear form through the response Jacobian onto u[c, s]."""
-    nc, nt = a.n_clusters, a.n_years
-    coef_r = form.dense("revenue", nc, nt)
-    g = np.einsum("ct,cts->cs", coef_r, kernel)
-    g += form.dense("investment", nc, nt)
-    g += a.tech_share[:, None] * form.dense("tech_investment", nc, nt)
-    g = g[np.ix_(clusters, years)]
-    ci, si = np.nonzero(g)
+    """Push a linear form through the response Jacobian onto u[c, s] (fundable c, fund year s).
+
+    Works on the form's own terms only, so a row costs O(terms × years), not O(clusters).
+    """
+    position = np.full(a.n_clusters, -1)
+    position[clusters] = np.arange(len(clusters))
+    keys, values = [], []
+    for primary, (c, t, k) in form.terms.items():
+        keep = position[c] >= 0
+        c, t, k = c[keep], t[keep], k[keep]
+        if primary == "revenue":  # ∂R[c,t]/∂u[c,s] = K[c,t,s]
+            contrib = k[:, None] * kernel[c, t][:, years]
+        else:  # ∂I[c,t]/∂u[c,s] = δ_ts; ∂TI/∂u = θ_c δ_ts
+            scale = k if primary == "investment" else k * a.tech_share[c]
+            contrib = scale[:, None] * (t[:, None] == years[None, :])
+        keys.append(
+            np.repeat(position[c], len(years)) * len(years) + np.tile(np.arange(len(years)), len(c))
+        )
+        values.append(contrib.reshape(-1))
     const = float(form.evaluate(reference.primary)[0])
-    return Row(const, ci, si, g[ci, si])
+    if not keys:
+        return Row(const, np.zeros(0, int), np.zeros(0, int), np.zeros(0))
+    unique, inverse = np.unique(np.concatenate(keys), return_inverse=True)
+    coef = np.bincount(inverse, weights=np.concatenate(values))
+    nonzero = coef != 0
+    unique, coef = unique[nonzero], coef[nonzero]
+    return Row(const, unique // len(years), unique % len(years), coef)
 
 
 def build_problem(a: ScenarioArrays, specs: list[TargetSpec]) -> AllocationProblem:

@@ -34,6 +34,12 @@ def sweep(
 
     pr = opt.problem
     a = pr.arrays
+    ordered = hasattr(opt.model, "v_full")  # its big-M was sized for budget_ceiling
+    if ordered and len(values) and max(values) > opt.model.budget_ceiling * (1 + 1e-12):
+        raise ValueError(
+            f"the model was built for budgets up to {opt.model.budget_ceiling:g}; build it with "
+            "optimise(..., budget_ceiling=max(values))"
+        )
     for i, value in enumerate(values):
         budget = a.budget.copy()
         budget[a.fund_years] = value
