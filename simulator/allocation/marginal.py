@@ -31,9 +31,9 @@ def budget_rows_of_year(opt: Optimised, position: int) -> dict:
 
 def _rate(opt: Optimised, rows: dict) -> float | None:
     """d(objective)/d(limit) from the duals; None for a MIP."""
-    if opt.solution.is_mip or not opt.solution.row_duals:
+    if not opt.solution.has_duals:
         return None
-    return float(sum(opt.solution.row_duals.get(con, 0.0) * mult for con, mult in rows.items()))
+    return float(sum(opt.solution.dual(con) * mult for con, mult in rows.items()))
 
 
 def _improvement(objective: str, before: float, after: float) -> float:
@@ -99,7 +99,7 @@ def limit_marginals(opt: Optimised) -> list[dict]:
             "energy_intensity_limit": "intensity",
         }[family]
         rate = _rate(opt, {con: 1.0})
-        slack = opt.solution.row_slack.get(con)
+        slack = opt.solution.slack(con)
         out.append(
             {
                 "limit": family,
@@ -127,8 +127,9 @@ def binding(opt: Optimised) -> list[str]:
     from .diagnose import scenario_name
 
     years: dict[str, list[str]] = {}
-    for con, slack in opt.solution.row_slack.items():
+    for con in opt.highs.row_index:
         name = scenario_name(con)
+        slack = opt.solution.slack(con)
         if name is None:
             continue
         rhs = max(1.0, abs(opt.highs.rhs[opt.highs.row_index[con][0]]))

@@ -41,20 +41,48 @@ def movable_mask(pr: AllocationProblem) -> np.ndarray:
     return np.array([d.movable for d in pr.targets], dtype=bool)
 
 
-def grant_from(sol: Solution, m, pr: AllocationProblem) -> np.ndarray:
+def _read_back_index(m, pr: AllocationProblem, hm: HighsModel) -> dict:
+    """Column positions and array indices of v_grant and v_effective, computed once per model
+    (a sweep reads every solution through it)."""
+    cached = getattr(m, "read_back", None)
+    if cached is not None:
+        return cached
     a = pr.arrays
+    cluster = {c: i for i, c in enumerate(a.cluster_ids)}
+    category = {k: i for i, k in enumerate(a.category_ids)}
+    grant_keys = list(m.v_grant.keys())
+    effective_keys = list(m.v_effective.keys())
+    m.read_back = {
+        "grant": (
+            hm.positions(m.v_grant[k] for k in grant_keys),
+            np.array([cluster[c] for c, _, _ in grant_keys], dtype=int),
+            np.array([a.year_index(t) for _, t, _ in grant_keys], dtype=int),
+            np.array([category[k] for _, _, k in grant_keys], dtype=int),
+        ),
+        "effective": (
+            hm.positions(m.v_effective[k] for k in effective_keys),
+            np.array([cluster[c] for c, _ in effective_keys], dtype=int),
+            np.array([a.year_index(t) for _, t in effective_keys], dtype=int),
+        ),
+    }
+    return m.read_back
+
+
+def grant_from(sol: Solution, m, pr: AllocationProblem) -> np.ndarray:
+    """The grant array (c, t, k) [亿元] of a solution."""
+    a = pr.arrays
+    cols, c, t, k = _read_back_index(m, pr, sol.index)["grant"]
     grant = np.zeros((a.n_clusters, a.n_years, len(a.category_ids)))
-    for (c, t, k), var in m.v_grant.items():
-        grant[a.cluster_ids.index(c), a.year_index(t), a.category_ids.index(k)] = sol.value(var)
+    grant[c, t, k] = sol.values(cols)
     return np.maximum(grant, 0.0)  # HiGHS may return −1e-12
 
 
 def predicted_revenue(sol: Solution, m, pr: AllocationProblem) -> np.ndarray:
     """Revenue (c, t) as the model sees it: no-fund revenue + K·u."""
     a = pr.arrays
+    cols, c, t = _read_back_index(m, pr, sol.index)["effective"]
     u = np.zeros((a.n_clusters, a.n_years))
-    for (c, t), var in m.v_effective.items():
-        u[a.cluster_ids.index(c), a.year_index(t)] = sol.value(var)
+    u[c, t] = sol.values(cols)
     return pr.reference.primary["revenue"][0] + np.einsum("cts,cs->ct", pr.kernel, u)
 
 

@@ -21,16 +21,44 @@ INF = highspy.kHighsInf
 
 @dataclass
 class Solution:
+    """HiGHS's answer as arrays over columns and rows, read through the model's index maps."""
+
     status: str  # "optimal", "infeasible", …
     objective: float  # the model's objective value (with its tie-breaks)
-    values: dict  # id(Pyomo VarData) → value
-    row_duals: dict  # Pyomo ConstraintData → dual (objective change per unit of rhs)
-    row_slack: dict  # Pyomo ConstraintData → slack (≥ 0 when satisfied; 0 when binding)
+    x: np.ndarray | None  # column values
+    row_dual: np.ndarray | None  # per row: objective change per unit of rhs (LP only)
+    row_slack: np.ndarray | None  # per row: ≥ 0 when satisfied, 0 when binding
     is_mip: bool
+    index: HighsModel
     timings: dict = field(default_factory=dict)
 
     def value(self, var) -> float:
-        return self.values.get(id(var), 0.0)
+        """Value of a Pyomo variable (0 for one no row or objective uses)."""
+        i = self.index.column_of.get(id(var))
+        return 0.0 if i is None or self.x is None else float(self.x[i])
+
+    def values(self, positions: np.ndarray) -> np.ndarray:
+        """Values of the columns at ``positions`` (−1: a column the model dropped → 0)."""
+        out = np.zeros(len(positions))
+        ok = positions >= 0
+        out[ok] = self.x[positions[ok]]
+        return out
+
+    @property
+    def has_duals(self) -> bool:
+        return self.row_dual is not None
+
+    def dual(self, con) -> float:
+        """Dual of a constraint (summed over its rows, e.g. the two sides of a range)."""
+        return (
+            float(self.row_dual[self.index.row_index[con]].sum())
+            if con in self.index.row_index
+            else 0.0
+        )
+
+    def slack(self, con) -> float | None:
+        rows = self.index.row_index.get(con)
+        return None if rows is None or self.row_slack is None else float(self.row_slack[rows].min())
 
 
 class HighsModel:
@@ -116,25 +144,24 @@ class HighsModel:
             highspy.HighsModelStatus.kUnbounded: "unbounded",
             highspy.HighsModelStatus.kTimeLimit: "time_limit",
         }.get(status, self.highs.modelStatusToString(status))
-        values, duals, slack = {}, {}, {}
+        x = duals = slack = None
         objective = float("nan")
         if name in ("optimal", "time_limit") and self.highs.getInfo().primal_solution_status:
             sol = self.highs.getSolution()
             x = np.asarray(sol.col_value)
-            values = {id(v): float(xi) for v, xi in zip(self.columns, x, strict=True)}
             objective = float(self.highs.getInfo().objective_function_value)
             activity = np.asarray(sol.row_value)
-            gap = np.where(self.sense > 0, self.rhs - activity, activity - self.rhs)
-            gap = np.where(self.sense == 0, -np.abs(activity - self.rhs), gap)
-            for con, rows in self.row_index.items():
-                slack[con] = float(gap[rows].min())
+            slack = np.where(self.sense > 0, self.rhs - activity, activity - self.rhs)
+            slack = np.where(self.sense == 0, -np.abs(activity - self.rhs), slack)
             if not self.is_mip and sol.dual_valid:
-                y = np.asarray(sol.row_dual)
-                for con, rows in self.row_index.items():
-                    duals[con] = float(y[rows].sum())
+                duals = np.asarray(sol.row_dual)
         return Solution(
-            name, objective, values, duals, slack, self.is_mip, {"solve_seconds": solve_seconds}
+            name, objective, x, duals, slack, self.is_mip, self, {"solve_seconds": solve_seconds}
         )
+
+    def positions(self, variables) -> np.ndarray:
+        """Column positions of Pyomo variables (−1 for one the compiled model dropped)."""
+        return np.array([self.column_of.get(id(v), -1) for v in variables], dtype=int)
 
     def write(self, path: str) -> None:
         """Write the model solved, with readable names: MPS from HiGHS itself; LP through
