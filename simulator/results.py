@@ -207,8 +207,12 @@ def _json_default(o):
 
 
 def write_scenario_record(folder: Path, loaded, settings: dict, timings: dict) -> None:
-    """``scenario.resolved.yaml`` and ``manifest.json``: what every results folder holds."""
-    write_yaml(folder / "scenario.resolved.yaml", loaded.resolved)
+    """``scenario.resolved.yaml`` and ``manifest.json``: what every results folder holds.
+    Unchanged by what-ifs or ``--set``, the resolved scenario is the file itself, comments kept."""
+    if loaded.what_ifs or loaded.sets or not loaded.text:
+        write_yaml(folder / "scenario.resolved.yaml", loaded.resolved)
+    else:
+        (folder / "scenario.resolved.yaml").write_text(loaded.text, encoding="utf-8")
     write_json(folder / "manifest.json", manifest(loaded, settings, timings))
 
 

@@ -36,6 +36,7 @@ class Loaded:
     sha256: str
     what_ifs: list[str] = field(default_factory=list)
     sets: list[str] = field(default_factory=list)
+    text: str = ""  # the file as read (the resolved scenario when nothing was changed)
 
 
 # --------------------------------------------------------------------------- YAML
@@ -249,4 +250,12 @@ def load(
     data = merge_defaults(data)
     data = apply_overrides(data, file, list(what_ifs), list(sets))
     scenario = validate(data, file, lines)
-    return Loaded(scenario, data, file, hashlib.sha256(raw).hexdigest(), list(what_ifs), list(sets))
+    return Loaded(
+        scenario,
+        data,
+        file,
+        hashlib.sha256(raw).hexdigest(),
+        list(what_ifs),
+        list(sets),
+        raw.decode("utf-8"),
+    )
