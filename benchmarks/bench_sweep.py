@@ -32,59 +32,18 @@ import argparse
 import csv
 import dataclasses
 import gc
-import importlib.metadata as md
-import os
-import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import highspy
 import numpy as np
+from common import REL_TOL, feasible_scenario, versions
 
 from simulator.allocation.optimise import finish, optimise
 from simulator.allocation.sweep import sweep
-from simulator.errors import InfeasibleError
-from simulator.scenario.arrays import compile_arrays
-from simulator.scenario.load import merge_defaults, validate
-from simulator.synth import synthetic
-from simulator.targets import compile_targets
 
 OUT = Path(__file__).resolve().parent / "out"
-REL_TOL = 1e-6
-
-
-def versions() -> str:
-    return (
-        f"Python {platform.python_version()}, Pyomo {md.version('pyomo')}, "
-        f"highspy {md.version('highspy')} (HiGHS {highspy.Highs().version()}), "
-        f"numpy {np.__version__}; {os.cpu_count()} CPUs"
-    )
-
-
-def scenario(n_clusters: int, n_years: int, seed: int):
-    data = merge_defaults(synthetic(n_clusters, n_years, seed))
-    s = validate(data, f"synthetic {n_clusters}x{n_years} seed {seed}")
-    a = compile_arrays(s)
-    return a, compile_targets(s, a)
-
-
-def feasible_scenario(n_clusters: int, n_years: int, seed: int, tries: int = 10):
-    """The scenario at ``seed``, or the next seed whose allocation is feasible (also a warm-up)."""
-    for k in range(seed, seed + tries):
-        a, specs = scenario(n_clusters, n_years, k)
-        try:
-            optimise(a, specs)
-        except InfeasibleError as exc:
-            print(
-                f"  {n_clusters} × {n_years} seed {k} is infeasible, trying seed {k + 1}: "
-                f"{str(exc)[:160]}",
-                file=sys.stderr,
-            )
-            continue
-        return k, a, specs
-    raise SystemExit(f"no feasible seed for {n_clusters} × {n_years} in {tries} tries")
 
 
 def main_objective(sol, m, pr) -> float:
