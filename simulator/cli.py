@@ -66,7 +66,7 @@ def scenario_options(f):
         "--out",
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
-        help="Results folder (default results/<scenario>[+what-ifs]).",
+        help="Results folder (default results/<scenario>[+what-ifs][+command]).",
     )
     @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
     @functools.wraps(f)
