@@ -115,10 +115,3 @@ def needs(indicator: str) -> tuple[str, ...]:
         return needs(CHANGES[indicator].base)
     ratio = RATIOS[indicator]
     return tuple(dict.fromkeys(needs(ratio.numerator) + needs(ratio.denominator)))
-
-
-def zh(indicator: str) -> str:
-    for table in (EXTENSIVE, RATIOS, CHANGES):
-        if indicator in table:
-            return table[indicator].zh
-    raise KeyError(indicator)

@@ -56,10 +56,6 @@ class TargetSpec:
     unit_kind: str  # kind of the required level (count for count targets)
     provenance: str
 
-    @property
-    def year_label(self) -> str:
-        return str(self.t) if self.first_t == self.t else f"{self.first_t}–{self.t}"
-
 
 def _pair(q, f: float) -> tuple[float, float | None]:
     v = [x * f for x in q.values()]

@@ -106,16 +106,6 @@ def factor(unit: str, kind: str) -> float:
         ) from None
 
 
-def to_canonical(value, unit: str, kind: str):
-    """Convert a scalar or array ``value`` in ``unit`` to the canonical unit of ``kind``."""
-    return value * factor(unit, kind)
-
-
-def from_canonical(value, unit: str, kind: str):
-    """Convert a canonical ``value`` of ``kind`` to ``unit``."""
-    return value / factor(unit, kind)
-
-
 def display_factor(kind: str) -> float:
     """Multiplier from canonical to the planner's display unit of ``kind``."""
     return 1.0 / factor(DISPLAY[kind], kind)

@@ -84,7 +84,6 @@ def budget_marginals(opt: Optimised, delta: float | None = None) -> list[dict]:
                 }
             )
         out.append(entry)
-    opt.highs.solve()  # back to the original optimum (warm)
     return out
 
 

@@ -158,7 +158,6 @@ def optimise(
     specs: list[TargetSpec],
     objective: str = "shortfall",
     *,
-    export: str | None = None,
     time_limit: float | None = None,
     ordered: bool | None = None,
     budget_ceiling: float | None = None,
@@ -189,8 +188,6 @@ def optimise(
             build_seconds += time.perf_counter() - clock
             hm = HighsModel(m, time_limit=time_limit)
         sol = hm.solve()
-    if export:
-        hm.write(export)
     if sol.status == "infeasible":
         from .diagnose import diagnose
 

@@ -70,13 +70,8 @@ class AllocationProblem:
     clusters: np.ndarray  # fundable cluster indices
     years: np.ndarray  # fund-year indices
     kernel: np.ndarray  # K[c, t, s] over all clusters and years
-    effective_bound: np.ndarray  # (len(clusters), len(years)) upper bound on u [亿元]
     targets: list[TargetData]
     limits: list[LimitData]
-
-    @property
-    def categories(self) -> tuple[str, ...]:
-        return self.arrays.category_ids
 
 
 def fund_row(
@@ -168,4 +163,4 @@ def build_problem(a: ScenarioArrays, specs: list[TargetSpec]) -> AllocationProbl
                 indicator_form("value_added", with_energy, t, factor), -a.energy_intensity_limit[t]
             )
             limits.append(LimitData("energy_intensity_limit", year, row_of(form), 0.0, "intensity"))
-    return AllocationProblem(a, reference, clusters, years, kernel, u_max, targets, limits)
+    return AllocationProblem(a, reference, clusters, years, kernel, targets, limits)

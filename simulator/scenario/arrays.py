@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..units import factor
-from .checks import cluster_ids_in, fund_years
+from .checks import fund_years
 from .schema import GROWTH_OF_BASELINE, Quantity, Scenario
 
 
@@ -236,9 +236,3 @@ def compile_arrays(s: Scenario) -> ScenarioArrays:
         energy_cap=limit(s.limits.energy_cap, "energy"),
         energy_intensity_limit=limit(s.limits.energy_intensity, "intensity"),
     )
-
-
-def scope_members(s: Scenario, scope: str) -> list[str]:
-    members = cluster_ids_in(s, scope)
-    assert members is not None, scope  # checked at load time
-    return members
