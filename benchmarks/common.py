@@ -15,7 +15,7 @@ from simulator.errors import InfeasibleError
 from simulator.scenario.arrays import compile_arrays
 from simulator.scenario.load import merge_defaults, validate
 from simulator.synth import synthetic
-from simulator.targets import compile_targets
+from simulator.core.targets import compile_targets
 
 REL_TOL = 1e-6
 

@@ -10,7 +10,7 @@ import yaml
 
 from simulator.scenario import compile_arrays
 from simulator.scenario.load import merge_defaults, validate
-from simulator.targets import compile_targets
+from simulator.core.targets import compile_targets
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent

@@ -19,8 +19,8 @@ from simulator.allocation.optimise import optimise
 from simulator.allocation.problem import build_problem
 from simulator.allocation.sweep import sweep
 from simulator.errors import InfeasibleError
-from simulator.projection import project
-from simulator.targets import ledger
+from simulator.core.projection import project
+from simulator.core.targets import ledger
 
 from .conftest import HAND, compiled, raw
 

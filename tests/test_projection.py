@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator import indicators
-from simulator.linear import indicator_form
-from simulator.projection import compound, project, scope_values
-from simulator.response import effective_investment, revenue_kernel
+from simulator.core.linear import indicator_form
+from simulator.core.projection import compound, project, scope_values
+from simulator.core.response import effective_investment, revenue_kernel
 
 from .conftest import compiled, raw
 
@@ -158,7 +158,7 @@ def test_money_in_wan_yuan_and_land_in_hectares_give_the_same_results(tiny_data)
         "value": 20,
         "unit": "公顷",
     }
-    from simulator.targets import ledger
+    from simulator.core.targets import ledger
 
     results = []
     for data in (tiny_data, converted):
@@ -175,7 +175,7 @@ def test_money_in_wan_yuan_and_land_in_hectares_give_the_same_results(tiny_data)
 
 
 def test_reordering_clusters_changes_no_result(tiny_data):
-    from simulator.targets import ledger
+    from simulator.core.targets import ledger
 
     flipped = copy.deepcopy(tiny_data)
     flipped["clusters"] = flipped["clusters"][::-1]

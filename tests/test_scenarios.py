@@ -143,7 +143,7 @@ def test_cixi_reference_optimisation():
     to be explained in the commit that makes it."""
     from simulator.allocation.optimise import optimise
     from simulator.scenario import compile_arrays
-    from simulator.targets import compile_targets
+    from simulator.core.targets import compile_targets
 
     s = load(ROOT / "scenarios" / "cixi-2020.yaml").scenario
     a = compile_arrays(s)

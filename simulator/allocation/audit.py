@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..projection import Projection, available, scope_values
+from ..core.projection import Projection, available, scope_values
 from ..scenario.arrays import ScenarioArrays
 
 #: relative tolerance (HiGHS's feasibility tolerance is 1e-7 absolute)

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..projection import project, scope_values
-from ..targets import ledger
+from ..core.projection import project, scope_values
+from ..core.targets import ledger
 from ..units import DISPLAY, display_factor, factor
 from .objective import BETTER, objective_value
 from .optimise import Optimised, grant_from

@@ -102,7 +102,7 @@ def _variables(m, pr: AllocationProblem, cid, year):
 
 
 def _segments(pr: AllocationProblem):
-    from ..response import pipeline_segments
+    from ..core.response import pipeline_segments
 
     edges, widths, slopes = pipeline_segments(pr.arrays)
     return edges[pr.clusters], widths[pr.clusters], slopes[pr.clusters]
@@ -366,7 +366,7 @@ def _fill_order_cost(m, pr: AllocationProblem):
 
 def _horizon_revenue_gain(m, pr: AllocationProblem, cid, year):
     """Fund-induced revenue of all clusters in the last plan year, relative to the total."""
-    from ..linear import indicator_form
+    from ..core.linear import indicator_form
     from .problem import fund_row
 
     a = pr.arrays

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..targets import Ledger
+from ..core.targets import Ledger
 
 #: "lower is better" or "higher is better", per objective
 BETTER = {"shortfall": "lower", "targets-met": "higher", "worst": "lower"}

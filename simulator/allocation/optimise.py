@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InfeasibleError
-from ..projection import Projection, project
+from ..core.projection import Projection, project
 from ..scenario.arrays import ScenarioArrays
-from ..targets import Ledger, TargetSpec, ledger
+from ..core.targets import Ledger, TargetSpec, ledger
 from .audit import audit
 from .model import build_model
 from .objective import objective_value
@@ -88,7 +88,7 @@ def predicted_revenue(sol: Solution, m, pr: AllocationProblem) -> np.ndarray:
 
 def check_hard_targets(pr: AllocationProblem) -> None:
     """A hard target the fund cannot move must already be met, else nothing can meet it."""
-    from .. import targets as tg
+    from ..core import targets as tg
 
     led = tg.ledger(pr.reference, [d.spec for d in pr.targets])
     stuck = [
@@ -148,7 +148,7 @@ def filled_out_of_order(sol: Solution, m, pr: AllocationProblem) -> bool:
 
 
 def _pipeline(pr: AllocationProblem):
-    from ..response import pipeline_segments
+    from ..core.response import pipeline_segments
 
     return pipeline_segments(pr.arrays)
 

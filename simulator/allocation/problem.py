@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import response
-from ..linear import LinearForm, TargetRow, cluster_forms, indicator_form, target_row
-from ..projection import Projection, available, project
+from ..core import response
+from ..core.linear import LinearForm, TargetRow, cluster_forms, indicator_form, target_row
+from ..core.projection import Projection, available, project
 from ..scenario.arrays import ScenarioArrays
-from ..targets import TargetSpec, required, values_at
+from ..core.targets import TargetSpec, required, values_at
 
 #: coefficients below this (relative to the row's largest) count as "the fund cannot move it"
 MOVABLE_TOLERANCE = 1e-12

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..scenario.arrays import ScenarioArrays
-from ..targets import Ledger
+from ..core.targets import Ledger
 
 STRATEGIES = ("equal", "by-size", "by-gap")
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..results import format_number, render
-from ..targets import Ledger, display
+from .files import format_number, render
+from ..core.targets import Ledger, display
 from ..units import factor
-from .optimise import Optimised
+from ..allocation.optimise import Optimised
 
 
 def allocation_table(grant: np.ndarray, opt_or_arrays) -> str:

@@ -9,7 +9,7 @@ For cluster c, year t, fund category k (all money in 亿元)::
 ``a`` is net additional investment per ¥1 of grant (leverage), ``φ`` the category's factor, ``w``
 and ``β`` the pipeline's segment widths and slopes (β non-increasing), ``ρ`` the annual revenue
 per ¥1 of new investment and ``λ`` the lag profile. New capacity then grows with its cluster
-(:func:`simulator.projection.compound`). Mobilised investment ``u`` adds to investment in
+(:func:`simulator.core.growth.compound`). Mobilised investment ``u`` adds to investment in
 year t, and ``θ_c·u`` to 技改 investment.
 
 Everything is a pure function of arrays; the allocation model uses :func:`revenue_kernel` and
@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .scenario.arrays import ScenarioArrays
+from ..scenario.arrays import ScenarioArrays
+from .growth import compound
 
 
 def mobilised_investment(grant: np.ndarray, a: ScenarioArrays) -> np.ndarray:
@@ -61,8 +62,6 @@ def revenue_kernel(a: ScenarioArrays, revenue_growth: np.ndarray | None = None) 
     Computed by running the projection's own recurrence on unit impulses, so that
     ``revenue = no_fund_revenue + einsum('cts,cs->ct', K, u)`` holds exactly.
     """
-    from .projection import compound
-
     g = a.growth["revenue"] if revenue_growth is None else revenue_growth
     nc, nt = a.n_clusters, a.n_years
     impulses = np.broadcast_to(np.eye(nt), (nc, nt, nt))  # [c, s, t]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import indicators
+from .. import indicators
 from .projection import Projection
 from .targets import TargetSpec, scale
 

@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import __version__, indicators
-from .projection import Projection, available, cluster_values, scope_values
-from .scenario.arrays import ScenarioArrays
-from .targets import Ledger, display
-from .units import DISPLAY, display_factor, factor
+from .. import __version__, indicators
+from ..core.projection import Projection, available, cluster_values, scope_values
+from ..scenario.arrays import ScenarioArrays
+from ..core.targets import Ledger, display
+from ..units import DISPLAY, display_factor, factor
 
 
 def projection_frame(p: Projection, a: ScenarioArrays) -> pd.DataFrame:

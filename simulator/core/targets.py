@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import indicators
+from .. import indicators
 from .projection import Projection, cluster_values, scope_values
-from .scenario.arrays import ScenarioArrays
-from .scenario.schema import Scenario, Target
-from .units import DISPLAY, display_factor, factor
+from ..scenario.arrays import ScenarioArrays
+from ..scenario.schema import Scenario, Target
+from ..units import DISPLAY, display_factor, factor
 
 #: relative tolerance for "met" (a target met to within rounding counts as met)
 MET_TOLERANCE = 1e-9
@@ -111,7 +111,7 @@ def _compile(t: Target, s: Scenario, a: ScenarioArrays) -> TargetSpec:
 
 
 def _members(s: Scenario, scope: str) -> list[str]:
-    from .scenario.checks import cluster_ids_in
+    from ..scenario.checks import cluster_ids_in
 
     members = cluster_ids_in(s, scope)
     assert members is not None
