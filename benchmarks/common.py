@@ -11,11 +11,11 @@ import highspy
 import numpy as np
 
 from simulator.allocation.optimise import optimise
+from simulator.core.targets import compile_targets
 from simulator.errors import InfeasibleError
 from simulator.scenario.arrays import compile_arrays
 from simulator.scenario.load import merge_defaults, validate
 from simulator.synth import synthetic
-from simulator.core.targets import compile_targets
 
 REL_TOL = 1e-6
 

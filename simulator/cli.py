@@ -156,10 +156,10 @@ def validate(files):
 )
 def run(file, what_ifs, sets, out, as_json, allocation):
     """Project the plan and report every target: required, projected, gap, met."""
-    from .outputs import files as results
-    from .scenario.allocation_file import read_allocation
     from .core.projection import project
     from .core.targets import compile_targets, ledger, weighted_shortfall
+    from .outputs import files as results
+    from .scenario.allocation_file import read_allocation
 
     clock = time.perf_counter()
     loaded = load(file, what_ifs, sets)
@@ -252,12 +252,12 @@ OBJECTIVE_OPTION = click.option(
 )
 def optimise(file, what_ifs, sets, out, as_json, objective, export_model):
     """Allocate the fund across clusters and years so the targets are best met."""
-    from .outputs import files as results
     from .allocation import marginal
-    from .outputs import console as report
     from .allocation.optimise import optimise as solve
-    from .scenario.allocation_file import write_allocation
     from .core.targets import ledger
+    from .outputs import console as report
+    from .outputs import files as results
+    from .scenario.allocation_file import write_allocation
 
     if export_model and export_model.suffix.lower() not in (".mps", ".lp"):
         raise InputError("must end in .mps or .lp", file=str(export_model), field="--export-model")
@@ -338,15 +338,15 @@ def compare(file, what_ifs, sets, out, as_json, objective, allocations):
     """Compare allocations side by side on the same scenario and objective."""
     import pandas as pd
 
-    from .outputs import files as results
     from .allocation import strategies
     from .allocation.audit import violations
     from .allocation.objective import BETTER, objective_value
     from .allocation.optimise import optimise as solve
     from .allocation.problem import build_problem
-    from .scenario.allocation_file import read_allocation
     from .core.projection import project
     from .core.targets import display, ledger, weighted_shortfall
+    from .outputs import files as results
+    from .scenario.allocation_file import read_allocation
 
     loaded, a, specs = _prepare(file, what_ifs, sets)
     grants = {}
@@ -437,11 +437,11 @@ def sweep(file, what_ifs, sets, out, as_json, objective, budget_spec):
     """Re-optimise over a range of annual budgets on one persistent model."""
     import pandas as pd
 
-    from .outputs import files as results
     from .allocation.optimise import optimise as solve
     from .allocation.optimise import spending_is_forced
     from .allocation.sweep import budgets
     from .allocation.sweep import sweep as run_sweep
+    from .outputs import files as results
 
     loaded, a, specs = _prepare(file, what_ifs, sets)
     money = _money(a)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from simulator.core.targets import compile_targets
 from simulator.scenario import compile_arrays
 from simulator.scenario.load import merge_defaults, validate
-from simulator.core.targets import compile_targets
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent

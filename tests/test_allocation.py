@@ -18,9 +18,9 @@ from simulator.allocation.objective import objective_value
 from simulator.allocation.optimise import optimise
 from simulator.allocation.problem import build_problem
 from simulator.allocation.sweep import sweep
-from simulator.errors import InfeasibleError
 from simulator.core.projection import project
 from simulator.core.targets import ledger
+from simulator.errors import InfeasibleError
 
 from .conftest import HAND, compiled, raw
 

@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator import indicators
+from simulator.core.growth import compound
 from simulator.core.linear import indicator_form
-from simulator.core.projection import compound, project, scope_values
+from simulator.core.projection import project, scope_values
 from simulator.core.response import effective_investment, revenue_kernel
 
 from .conftest import compiled, raw

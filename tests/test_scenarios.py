@@ -142,8 +142,8 @@ def test_cixi_reference_optimisation():
     """Pins the Cixi optimum and model size: a change here is a change of model or data,
     to be explained in the commit that makes it."""
     from simulator.allocation.optimise import optimise
-    from simulator.scenario import compile_arrays
     from simulator.core.targets import compile_targets
+    from simulator.scenario import compile_arrays
 
     s = load(ROOT / "scenarios" / "cixi-2020.yaml").scenario
     a = compile_arrays(s)

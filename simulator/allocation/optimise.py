@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InfeasibleError
 from ..core.projection import Projection, project
-from ..scenario.arrays import ScenarioArrays
 from ..core.targets import Ledger, TargetSpec, ledger
+from ..errors import InfeasibleError
+from ..scenario.arrays import ScenarioArrays
 from .audit import audit
 from .model import build_model
 from .objective import objective_value

@@ -20,8 +20,8 @@ import numpy as np
 from ..core import response
 from ..core.linear import LinearForm, TargetRow, cluster_forms, indicator_form, target_row
 from ..core.projection import Projection, available, project
-from ..scenario.arrays import ScenarioArrays
 from ..core.targets import TargetSpec, required, values_at
+from ..scenario.arrays import ScenarioArrays
 
 #: coefficients below this (relative to the row's largest) count as "the fund cannot move it"
 MOVABLE_TOLERANCE = 1e-12

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scenario.arrays import ScenarioArrays
 from ..core.targets import Ledger
+from ..scenario.arrays import ScenarioArrays
 
 STRATEGIES = ("equal", "by-size", "by-gap")
 

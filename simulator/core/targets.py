@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import indicators
-from .projection import Projection, cluster_values, scope_values
 from ..scenario.arrays import ScenarioArrays
 from ..scenario.schema import Scenario, Target
 from ..units import DISPLAY, display_factor, factor
+from .projection import Projection, cluster_values, scope_values
 
 #: relative tolerance for "met" (a target met to within rounding counts as met)
 MET_TOLERANCE = 1e-9

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .files import format_number, render
+from ..allocation.optimise import Optimised
 from ..core.targets import Ledger, display
 from ..units import factor
-from ..allocation.optimise import Optimised
+from .files import format_number, render
 
 
 def allocation_table(grant: np.ndarray, opt_or_arrays) -> str:

@@ -18,8 +18,8 @@ import yaml
 
 from .. import __version__, indicators
 from ..core.projection import Projection, available, cluster_values, scope_values
-from ..scenario.arrays import ScenarioArrays
 from ..core.targets import Ledger, display
+from ..scenario.arrays import ScenarioArrays
 from ..units import DISPLAY, display_factor, factor
 
 

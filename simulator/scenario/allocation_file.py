@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .arrays import ScenarioArrays
 from ..units import factor
+from .arrays import ScenarioArrays
 
 #: money allowed over the budget before it counts as over (rounding in a planner's table)
 BUDGET_TOLERANCE = 1e-6
