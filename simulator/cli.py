@@ -1,25 +1,27 @@
-"""The ``simulator`` command line. Thin: parse, call the library, print, write.
+"""The ``simulator`` command line. Thin: parse options, call :mod:`simulator.runs`, hand the
+typed result to :mod:`simulator.outputs` to write and print.
 
-Every known error (:class:`~simulator.errors.SimulatorError`) becomes one line on stderr and
-its exit code (2 bad input, 3 infeasible); nothing is written when a command fails.
+Every known error becomes one line on stderr and its exit code (:mod:`simulator.errors`:
+2 bad input, 3 infeasible, 4 stopped before optimal, 70 internal error); with ``--json`` the
+infeasible case prints its JSON document instead. Nothing is written when a command fails,
+except the run folder of an internal error, which keeps the model for the bug report.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import sys
-import time
 from pathlib import Path
 
 import click
-import numpy as np
 
 from . import __version__
-from .errors import InputError, InputErrors, SimulatorError
-from .scenario import compile_arrays, load
+from .errors import InfeasibleError, InputError, InputErrors, InternalError, SimulatorError
 
 HERE = Path(__file__).resolve().parent
+
+#: seconds a planner waits at a terminal before a solve stops with the best allocation found
+DEFAULT_TIME_LIMIT = 60.0
 
 
 class Group(click.Group):
@@ -66,9 +68,10 @@ def scenario_options(f):
         "--out",
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
-        help="Results folder (default results/<scenario>[+what-ifs][+command]).",
+        help="Results folder (default results/<scenario>+<command>[-<objective>][+<what-ifs>]"
+        "[+set-<hash>]).",
     )
-    @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON document.")
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         return f(*args, **kwargs)
@@ -76,9 +79,36 @@ def scenario_options(f):
     return wrapper
 
 
-def default_out(loaded, suffix: str = "") -> Path:
-    name = loaded.scenario.scenario.id + "".join(f"+{Path(w).stem}" for w in loaded.what_ifs)
-    return Path("results") / (name + suffix)
+def solver_options(f):
+    """--objective and --time-limit: shared by optimise, compare and sweep."""
+    from .allocation.objectives import OBJECTIVES
+
+    @click.option(
+        "--objective",
+        type=click.Choice(list(OBJECTIVES)),
+        default="shortfall",
+        show_default=True,
+        help="; ".join(f"{o.name}: {o.help}" for o in OBJECTIVES.values()) + ".",
+    )
+    @click.option(
+        "--time-limit",
+        type=click.FloatRange(min=0.0, min_open=True),
+        default=DEFAULT_TIME_LIMIT,
+        show_default=True,
+        metavar="SECONDS",
+        help="Stop the solver after this long; a MIP keeps the best allocation found (exit 4).",
+    )
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+
+    return wrapper
+
+
+def echo_json(data) -> None:
+    from .outputs.files import to_json
+
+    click.echo(to_json(data))
 
 
 # --------------------------------------------------------------------------- list, validate
@@ -99,7 +129,8 @@ def shipped_dir() -> Path:
 )
 def list_(folder):
     """List scenarios: jurisdiction, years, clusters, targets."""
-    from .outputs.files import render
+    from .outputs.console import render
+    from .scenario import load
 
     folder = folder or shipped_dir()
     body = []
@@ -110,15 +141,8 @@ def list_(folder):
             body.append([path.name, f"INVALID: {exc}", "", "", ""])
             continue
         m = s.scenario
-        body.append(
-            [
-                path.name,
-                m.jurisdiction,
-                f"{m.base_year}→{m.horizon}",
-                str(len(s.clusters)),
-                str(len(s.targets)),
-            ]
-        )
+        years = f"{m.base_year}→{m.horizon}"
+        body.append([path.name, m.jurisdiction, years, str(len(s.clusters)), str(len(s.targets))])
     if not body:
         raise InputError("no scenario files (*.yaml)", file=str(folder))
     click.echo(render(["file", "jurisdiction", "years", "clusters", "targets"], body))
@@ -128,6 +152,8 @@ def list_(folder):
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def validate(files):
     """Check scenario files; one line per problem (file:line: field: message), exit 2 if any."""
+    from .scenario import load
+
     problems = []
     for path in files:
         try:
@@ -152,172 +178,114 @@ def validate(files):
     "--allocation",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="CSV with columns cluster, year, amount (fund's unit)[, category].",
+    help="CSV with columns cluster, year, amount (fund's unit)[, category]; every rule of the "
+    "fund and the limits is checked and each breach reported.",
 )
 def run(file, what_ifs, sets, out, as_json, allocation):
     """Project the plan and report every target: required, projected, gap, met."""
-    from .core.projection import project
-    from .core.targets import compile_targets, ledger, weighted_shortfall
-    from .outputs import files as results
-    from .scenario.allocation_file import read_allocation
+    from . import runs
+    from .outputs import console, files, records, tables
 
-    clock = time.perf_counter()
-    loaded = load(file, what_ifs, sets)
-    a = compile_arrays(loaded.scenario)
-    specs = compile_targets(loaded.scenario, a)
-    grant = read_allocation(allocation, a) if allocation else None
-    t_load = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    reference = project(a)
-    p = project(a, grant) if grant is not None else reference
-    led = ledger(p, specs, reference)
-    t_project = time.perf_counter() - clock
-
-    targets = results.targets_frame(led, a.years)
-    out = out or default_out(loaded)
-    settings = {"command": "run", "allocation": str(allocation) if allocation else None}
-    with results.atomic_dir(out) as tmp:
-        results.write_run_files(
-            tmp, p, a, targets, loaded, settings, {"load": t_load, "project": t_project}
-        )
-    summary = {
-        "scenario": loaded.scenario.scenario.id,
-        "targets": len(specs),
-        "met": int(led.met[:, 0].sum()),
-        "weighted_shortfall": float(weighted_shortfall(led)[0]),
-        "out": str(out),
-    }
+    res = runs.run(file, what_ifs, sets, allocation)
+    out = out or files.default_out(res.prepared.loaded, "run")
+    files.write_run(out, res)
     if as_json:
-        click.echo(
-            json.dumps(
-                {"summary": summary, "targets": json.loads(targets.to_json(orient="records"))},
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
+        echo_json(records.run_record(res, out))
         return
-    m = loaded.scenario.scenario
-    click.echo(f"{m.jurisdiction} — {m.title} ({m.base_year}→{m.horizon})")
-    if loaded.what_ifs or loaded.sets:
-        click.echo("what-ifs: " + ", ".join([*loaded.what_ifs, *loaded.sets]))
-    if grant is not None:
-        click.echo(f"allocation: {allocation} ({grant.sum() / _money(a):g} {a.fund_unit} in all)")
-    click.echo("")
-    click.echo(results.targets_table(targets))
-    click.echo("")
-    click.echo(
-        f"{summary['met']} of {summary['targets']} targets met; weighted relative "
-        f"shortfall {summary['weighted_shortfall']:.4f}. Results in {out}/"
-    )
-
-
-def _money(a) -> float:
-    from .units import factor
-
-    return factor(a.fund_unit, "money")
+    targets = tables.targets_frame(res.ledger, res.prepared.arrays.years)
+    click.echo(console.run_text(res, targets, tables.limits_frame(res.rules), out))
 
 
 # --------------------------------------------------------------------------- optimise
 
 
-def _prepare(file, what_ifs, sets):
-    from .core.targets import compile_targets
-
-    loaded = load(file, what_ifs, sets)
-    a = compile_arrays(loaded.scenario)
-    if loaded.scenario.funds is None:
-        raise InputError("the scenario has no fund to allocate", file=str(file), field="funds")
-    return loaded, a, compile_targets(loaded.scenario, a)
-
-
-OBJECTIVE_OPTION = click.option(
-    "--objective",
-    type=click.Choice(["shortfall", "targets-met", "worst"]),
-    default="shortfall",
-    show_default=True,
-    help="shortfall: min weighted relative shortfall; targets-met: max weighted number met "
-    "(MIP); worst: min the largest relative shortfall.",
-)
-
-
 @main.command()
 @scenario_options
-@OBJECTIVE_OPTION
+@solver_options
 @click.option(
     "--export-model",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write the exact model solved (.mps or .lp).",
+    help="Also write the exact model HiGHS solved (.mps or .lp), after the last stage.",
 )
-def optimise(file, what_ifs, sets, out, as_json, objective, export_model):
+@click.option(
+    "--solver-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write HiGHS's log to this file (nothing from the solver reaches the terminal).",
+)
+def optimise(file, what_ifs, sets, out, as_json, objective, time_limit, export_model, solver_log):
     """Allocate the fund across clusters and years so the targets are best met."""
-    from .allocation import marginal
-    from .allocation.optimise import optimise as solve
-    from .core.targets import ledger
-    from .outputs import console as report
-    from .outputs import files as results
-    from .scenario.allocation_file import write_allocation
+    from . import runs
+    from .outputs import console, files, records, tables
 
     if export_model and export_model.suffix.lower() not in (".mps", ".lp"):
         raise InputError("must end in .mps or .lp", file=str(export_model), field="--export-model")
-    loaded, a, specs = _prepare(file, what_ifs, sets)
-    opt = solve(a, specs, objective)
-    no_fund = ledger(opt.problem.reference, specs)
-    budget = marginal.budget_marginals(opt)
-    limits = marginal.limit_marginals(opt)
-    solver = report.solver_record(opt, budget, limits)
-    solver["binding"] = marginal.binding(opt)
-    table = report.before_after(no_fund, opt.ledger, opt.movable, a.years)
-    targets = results.targets_frame(opt.ledger, a.years, opt.movable)
-    out = out or default_out(loaded, "+optimised")
-    with results.atomic_dir(out) as tmp:
-        results.write_run_files(
-            tmp,
-            opt.projection,
-            a,
-            targets,
-            loaded,
-            {"command": "optimise", "objective": objective},
-            opt.timings,
+    kept = {}
+
+    def keep_model(hm):  # write it now: the marginal re-solves change the HiGHS model
+        kept["text"] = _model_text(hm, export_model.suffix.lower() if export_model else ".mps")
+
+    try:
+        res = runs.optimise(
+            file,
+            what_ifs,
+            sets,
+            objective,
+            time_limit=time_limit,
+            solver_log=str(solver_log) if solver_log else None,
+            export_model=keep_model if export_model else None,
         )
-        write_allocation(tmp / "allocation.csv", opt.grant, a)
-        results.write_json(tmp / "solver.json", solver)
+    except InfeasibleError as exc:
+        if as_json:
+            echo_json(exc.record())
+            sys.exit(exc.exit_code)
+        raise
+    except InternalError as exc:
+        _report_internal(exc, out, file)
+    out = out or files.default_out(res.prepared.loaded, "optimise", objective)
+    export = None
     if export_model:
-        export_model.parent.mkdir(parents=True, exist_ok=True)
-        opt.highs.write(str(export_model))
+        export = lambda folder: _save(export_model, kept["text"])  # noqa: E731
+    files.write_optimise(out, res, export)
     if as_json:
-        click.echo(
-            json.dumps(
-                {"solver": solver, "targets": json.loads(table.to_json(orient="records"))},
-                ensure_ascii=False,
-                indent=2,
-                default=str,
-            )
-        )
-        return
-    m = loaded.scenario.scenario
-    click.echo(f"{m.jurisdiction} — {loaded.scenario.funds.name}, objective {objective}")
-    click.echo("")
-    click.echo(report.allocation_table(opt.grant, a))
-    click.echo("")
-    click.echo(report.before_after_table(table))
-    click.echo("")
-    moved = int(opt.movable.sum())
-    click.echo(
-        f"{int(opt.ledger.met[:, 0].sum())} of {len(specs)} targets met "
-        f"(without the fund: {int(no_fund.met[:, 0].sum())}); the fund can move "
-        f"{moved} of them. Objective ({objective}): {opt.objective:.6g}"
-    )
-    click.echo("binding: " + (", ".join(solver["binding"]) or "nothing binds"))
-    for line in report.marginal_sentences(budget, limits, objective):
-        click.echo("  " + line)
-    click.echo(
-        f"solved by HiGHS {solver['solver_version']} in "
-        f"{opt.timings['build_seconds'] + opt.timings['handoff_seconds'] + opt.timings['solve_seconds']:.3f} s "
-        f"({solver['n_variables']} variables, {solver['n_constraints']} constraints). "
-        f"Results in {out}/"
-    )
+        echo_json(records.optimise_record(res, out))
+    else:
+        a = res.prepared.arrays
+        table = tables.before_after(res.no_fund, res.opt.ledger, res.opt.movable, a.years)
+        allocation = tables.allocation_frame(res.opt.grant, a)
+        click.echo(console.optimise_text(res, table, allocation, out))
+    if res.status == "time_limit":
+        sys.exit(4)
+
+
+def _model_text(hm, suffix: str) -> bytes:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"model{suffix}"
+        hm.write(str(path))
+        return path.read_bytes()
+
+
+def _save(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _report_internal(exc: InternalError, out, file):
+    """Exit 70 with one line; the model, when there is one, saved in the run folder."""
+    from .outputs import files
+
+    save = getattr(exc, "save_model", None)
+    folder = out or Path("results") / f"{Path(file).stem}+internal-error"
+    try:
+        files.write_failure(folder, exc, save)
+        where = f" (model and error saved in {folder}/)"
+    except Exception:  # the error itself matters more than the folder
+        where = ""
+    click.echo(f"internal error: {exc}{where} — a bug, please report it", err=True)
+    sys.exit(exc.exit_code)
 
 
 # --------------------------------------------------------------------------- compare
@@ -325,7 +293,7 @@ def optimise(file, what_ifs, sets, out, as_json, objective, export_model):
 
 @main.command()
 @scenario_options
-@OBJECTIVE_OPTION
+@solver_options
 @click.option(
     "--allocation",
     "allocations",
@@ -334,90 +302,18 @@ def optimise(file, what_ifs, sets, out, as_json, objective, export_model):
     metavar="equal|by-size|by-gap|optimised|FILE.csv",
     help="An allocation to compare; repeatable.",
 )
-def compare(file, what_ifs, sets, out, as_json, objective, allocations):
+def compare(file, what_ifs, sets, out, as_json, objective, time_limit, allocations):
     """Compare allocations side by side on the same scenario and objective."""
-    import pandas as pd
+    from . import runs
+    from .outputs import console, files, records
 
-    from .allocation import strategies
-    from .allocation.audit import violations
-    from .allocation.objective import BETTER, objective_value
-    from .allocation.optimise import optimise as solve
-    from .allocation.problem import build_problem
-    from .core.projection import project
-    from .core.targets import display, ledger, weighted_shortfall
-    from .outputs import files as results
-    from .scenario.allocation_file import read_allocation
-
-    loaded, a, specs = _prepare(file, what_ifs, sets)
-    grants = {}
-    for name in allocations:  # read every file first: a bad one writes nothing
-        if name not in (*strategies.STRATEGIES, "optimised"):
-            grants[name] = read_allocation(name, a)
-    problem = build_problem(a, specs)
-    movable = np.array([d.movable for d in problem.targets])
-    no_fund = ledger(problem.reference, specs)
-    rows = []
-    for name in allocations:
-        if name == "optimised":
-            grant = solve(a, specs, objective).grant
-        elif name in strategies.STRATEGIES:
-            grant = strategies.strategy(name, a, no_fund)
-        else:
-            grant = grants[name]
-        p = project(a, grant)
-        led = ledger(p, specs, problem.reference)
-        broken = violations(a, grant, p)
-        row = {
-            "allocation": name,
-            "objective": objective_value(led, movable, objective),
-            "targets_met": int(led.met[:, 0].sum()),
-            "weighted_shortfall": float(weighted_shortfall(led, movable)[0]),
-            "spent": grant.sum() / _money(a),
-            "feasible": not broken,
-            "breaks": "; ".join(broken),
-        }
-        for j, spec in enumerate(specs):
-            row[f"gap:{spec.id}"] = display(spec, led.gap[j, 0])[0]
-        rows.append(row)
-    df = pd.DataFrame(rows)
-    out = out or default_out(loaded, "+compare")
-    with results.atomic_dir(out) as tmp:
-        df.to_csv(tmp / "comparison.csv", index=False)
-        settings = {"command": "compare", "objective": objective, "allocations": list(allocations)}
-        results.write_scenario_record(tmp, loaded, settings, {})
+    res = runs.compare(file, what_ifs, sets, objective, allocations, time_limit=time_limit)
+    out = out or files.default_out(res.prepared.loaded, "compare", objective)
+    files.write_compare(out, res)
     if as_json:
-        click.echo(df.to_json(orient="records", force_ascii=False, indent=2))
+        echo_json(records.compare_record(res, out))
         return
-    head = [
-        "allocation",
-        f"objective ({objective}, {BETTER[objective]} is better)",
-        "targets met",
-        "weighted shortfall",
-        f"spent ({a.fund_unit})",
-        "within limits",
-    ]
-    body = [
-        [
-            r.allocation,
-            f"{r.objective:.6g}",
-            f"{r.targets_met}/{len(specs)}",
-            f"{r.weighted_shortfall:.6g}",
-            results.format_number(r.spent),
-            "yes" if r.feasible else "NO: " + _shorten(r.breaks),
-        ]
-        for r in df.itertuples()
-    ]
-    click.echo(results.render(head, body, right={1, 2, 3, 4}))
-    click.echo(f"\nper-target gaps in {out}/comparison.csv")
-    if not df.feasible.all():
-        click.echo(
-            "An allocation that breaks a limit is not comparable: the optimiser is held "
-            "to every limit."
-        )
-
-
-def _shorten(text: str, n: int = 48) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
+    click.echo(console.compare_text(res, records.comparison_frame(res), out))
 
 
 # --------------------------------------------------------------------------- sweep
@@ -425,7 +321,7 @@ def _shorten(text: str, n: int = 48) -> str:
 
 @main.command()
 @scenario_options
-@OBJECTIVE_OPTION
+@solver_options
 @click.option(
     "--budget",
     "budget_spec",
@@ -433,87 +329,38 @@ def _shorten(text: str, n: int = 48) -> str:
     metavar="START:STOP:STEP",
     help="Annual budget values (fund's unit), applied to every fund year.",
 )
-def sweep(file, what_ifs, sets, out, as_json, objective, budget_spec):
+def sweep(file, what_ifs, sets, out, as_json, objective, time_limit, budget_spec):
     """Re-optimise over a range of annual budgets on one persistent model."""
-    import pandas as pd
+    from . import runs
+    from .outputs import console, files, records
 
-    from .allocation.optimise import optimise as solve
-    from .allocation.optimise import spending_is_forced
-    from .allocation.sweep import budgets
-    from .allocation.sweep import sweep as run_sweep
-    from .outputs import files as results
+    bar = {}
 
-    loaded, a, specs = _prepare(file, what_ifs, sets)
-    money = _money(a)
+    def start(n):
+        bar["bar"] = click.progressbar(length=n, label="sweep", file=sys.stderr)
+        bar["bar"].__enter__()
+
     try:
-        values = budgets(budget_spec, money)
-    except ValueError as exc:
-        raise InputError(str(exc), field="--budget") from None
-    # with forced spending the budget may push the LP to fill pipelines out of order: the
-    # ordered model (a MIP) stays exact at every budget
-    opt = solve(
-        a,
-        specs,
-        objective,
-        ordered=True if spending_is_forced(a) else None,
-        budget_ceiling=float(values.max()),
-    )
-    rows, allocation_rows = [], []
-    with click.progressbar(length=len(values), label="sweep", file=sys.stderr) as bar:
-        for value, res in run_sweep(opt, values, progress=lambda i: bar.update(1)):
-            budget = value / money
-            rows.append(
-                {
-                    "budget": budget,
-                    "objective": res.objective,
-                    "targets_met": int(res.ledger.met[:, 0].sum()),
-                    "spent": res.grant.sum() / money,
-                    "solve_seconds": res.timings.get("solve_seconds"),
-                }
-            )
-            per = res.grant.sum(axis=2) / money
-            for c in np.flatnonzero(a.fundable):
-                for t in np.flatnonzero(a.fund_years):
-                    allocation_rows.append(
-                        {
-                            "budget": budget,
-                            "cluster": a.cluster_ids[c],
-                            "year": int(a.years[t]),
-                            "amount": per[c, t],
-                            "unit": a.fund_unit,
-                        }
-                    )
-    df = pd.DataFrame(rows)
-    wide = pd.DataFrame(allocation_rows).pivot_table(
-        index="budget", columns=["cluster", "year"], values="amount"
-    )
-    wide.columns = [f"{c}:{y}" for c, y in wide.columns]
-    df = df.merge(wide, left_on="budget", right_index=True)
-    out = out or default_out(loaded, "+sweep")
-    with results.atomic_dir(out) as tmp:
-        df.to_csv(tmp / "sweep.csv", index=False)
-        pd.DataFrame(allocation_rows).to_csv(tmp / "sweep_allocations.csv", index=False)
-        settings = {"command": "sweep", "objective": objective, "budget": budget_spec}
-        results.write_scenario_record(tmp, loaded, settings, {})
-    if as_json:
-        click.echo(
-            df[["budget", "objective", "targets_met", "spent"]].to_json(
-                orient="records", force_ascii=False, indent=2
-            )
+        res = runs.sweep(
+            file,
+            what_ifs,
+            sets,
+            objective,
+            budget_spec,
+            time_limit=time_limit,
+            progress=lambda i: bar["bar"].update(1),
+            on_length=start,
         )
+    finally:
+        if "bar" in bar:
+            bar["bar"].__exit__(None, None, None)
+    out = out or files.default_out(res.prepared.loaded, "sweep", objective)
+    files.write_sweep(out, res, budget_spec)
+    if as_json:
+        echo_json(records.sweep_record(res, out))
         return
-    head = [f"budget ({a.fund_unit}/yr)", "objective", "targets met", "spent"]
-    body = [
-        [
-            results.format_number(r.budget),
-            f"{r.objective:.6g}",
-            f"{r.targets_met}/{len(specs)}",
-            results.format_number(r.spent),
-        ]
-        for r in df.itertuples()
-    ]
-    click.echo(results.render(head, body, right={0, 1, 2, 3}))
-    click.echo(f"\nallocation per budget in {out}/sweep.csv")
+    summary, _ = records.sweep_frames(res)
+    click.echo(console.sweep_text(res, summary, out))
 
 
 # --------------------------------------------------------------------------- synth
@@ -538,9 +385,9 @@ def synth(n_clusters, n_years, seed, out):
     data = synthetic(n_clusters, n_years, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(
-        yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8"
-    )
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text = yaml.dump(data, Dumper=dumper, allow_unicode=True, sort_keys=False, width=120)
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(out)
     click.echo(
         f"wrote {out}: {n_clusters} clusters × {n_years} years, {len(data['targets'])} targets"

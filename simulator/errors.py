@@ -1,4 +1,15 @@
-"""Errors a planner can act on. The CLI turns them into one line and an exit code."""
+"""Errors a planner can act on. The CLI turns each into one line and its exit code:
+
+=====  =====================================================================
+code   meaning
+=====  =====================================================================
+0      done
+2      bad input: a file, field, option, sheet or cell is wrong (nothing written)
+3      infeasible: the hard constraints cannot all hold (the conflict is named)
+4      stopped before optimal: a time limit ran out (the best allocation found is kept)
+70     internal error: a check of the tool's own result failed — a bug, please report
+=====  =====================================================================
+"""
 
 from __future__ import annotations
 
@@ -54,6 +65,45 @@ class InputErrors(InputError):
 
 
 class InfeasibleError(SimulatorError):
-    """The hard constraints of an allocation cannot all hold; the message names them."""
+    """The hard constraints of an allocation cannot all hold.
+
+    ``conflicts``: the rows of an irreducible infeasible set, each ``{"field", "name", "year"}``
+    in scenario terms; ``smallest_budget``: {year: budget in the fund's unit} that makes it
+    feasible (verified by a solve), or None when more money does not help or was not tried.
+    """
 
     exit_code = 3
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        conflicts: list[dict] | None = None,
+        smallest_budget: dict | None = None,
+        unit: str | None = None,
+    ):
+        self.conflicts = conflicts or []
+        self.smallest_budget = smallest_budget
+        self.unit = unit
+        super().__init__(message)
+
+    def record(self) -> dict:
+        return {
+            "status": "infeasible",
+            "message": str(self),
+            "conflicts": self.conflicts,
+            "smallest_budget": self.smallest_budget,
+            "unit": self.unit,
+        }
+
+
+class SolverStopped(SimulatorError):
+    """The solver stopped (a time limit) before it proved an allocation optimal."""
+
+    exit_code = 4
+
+
+class InternalError(SimulatorError):
+    """A check of the tool's own result failed: a bug, never a planner's error."""
+
+    exit_code = 70

@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator.allocation import strategies
-from simulator.allocation.audit import violations
 from simulator.allocation.marginal import budget_marginals
-from simulator.allocation.objective import objective_value
+from simulator.allocation.objectives import objective_value
 from simulator.allocation.optimise import optimise
 from simulator.allocation.problem import build_problem
 from simulator.allocation.sweep import sweep
+from simulator.core.limits import breaches, check_rules
 from simulator.core.projection import project
 from simulator.core.targets import ledger
 from simulator.errors import InfeasibleError
@@ -37,8 +37,8 @@ def roomy(data: dict) -> dict:
 
 def score(a, specs, grant, movable, objective="shortfall"):
     p = project(a, grant)
-    return objective_value(ledger(p, specs, project(a)), movable, objective), violations(
-        a, grant, p
+    return objective_value(ledger(p, specs, project(a)), movable, objective), breaches(
+        check_rules(a, grant, p)
     )
 
 
@@ -56,9 +56,10 @@ def test_hand_worked_optimum():
     assert opt.objective == pytest.approx(1.2 / 102, rel=1e-9)
     # one more 亿 goes to b: worth 2/102 per 亿 (the dual), and 0.6 of it closes b's gap
     m = budget_marginals(opt)[0]
-    assert m["rate_per_unit"] == pytest.approx(2 / 102, rel=1e-6)
-    assert m["resolve_improvement"] == pytest.approx(1.2 / 102, rel=1e-6)
-    assert m["best_use"] == "b"
+    assert m.dual_rate == pytest.approx(2 / 102, rel=1e-6)
+    assert m.objective_change == pytest.approx(1.2 / 102, rel=1e-6)
+    assert m.best_cluster == "b"
+    assert m.best_cluster_amount <= 1.0 + 1e-9  # never more than the extra money
 
 
 def test_hand_worked_optimum_with_diminishing_returns():
@@ -139,7 +140,7 @@ def test_model_predicts_what_the_projection_computes(lp):
 
 def test_objective_does_not_increase_as_the_budget_grows(lp):
     _a, _specs, opt = lp
-    values = [res.objective for _, res in sweep(opt, np.linspace(0, 6, 13))]
+    values = [point.result.objective for point in sweep(opt, np.linspace(0, 6, 13))]
     assert np.all(np.diff(values) <= 1e-9)
     assert values[0] > values[-1]  # money helps in this scenario
 
@@ -164,7 +165,7 @@ def test_marginal_value_of_budget_matches_a_finite_difference(lp):
             budget[t] += bump
             values.append(optimise(dataclasses.replace(a, budget=budget), specs).objective)
         finite = (values[0] - values[1]) / 1e-4
-        assert entry["rate_per_unit"] == pytest.approx(finite, rel=1e-3, abs=1e-6)
+        assert entry.dual_rate == pytest.approx(finite, rel=1e-3, abs=1e-6)
 
 
 @SLOW
@@ -292,7 +293,8 @@ def test_sweep_with_forced_spending_matches_fresh_solves(tiny_data):
     _, a, specs = compiled(data)
     values = np.array([2.0, 3.0, 4.0])
     opt = optimise(a, specs, ordered=True, budget_ceiling=values.max())
-    for value, res in sweep(opt, values):
+    for point in sweep(opt, values):
+        value, res = point.budget, point.result
         budget = a.budget.copy()
         budget[a.fund_years] = value
         fresh = optimise(dataclasses.replace(a, budget=budget), specs, ordered=True)

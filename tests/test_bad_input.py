@@ -363,11 +363,6 @@ CASES: list[Case] = [
     ),
     allocation("csv-unknown-cluster", ALLOCATION_HEADER + "gamma,2021,1\n", ("cluster", "gamma")),
     allocation("csv-year-outside-fund", ALLOCATION_HEADER + "alpha,2023,1\n", ("year", "2023")),
-    allocation(
-        "csv-over-budget",
-        ALLOCATION_HEADER + "alpha,2021,1.5\nbeta,2021,1.0\n",
-        ("amount", "over the budget"),
-    ),
     allocation("csv-missing-column", "cluster,year\nalpha,2021\n", ("header", "amount")),
     allocation(
         "csv-non-numeric-amount", ALLOCATION_HEADER + "alpha,2021,lots\n", ("amount", "lots")

@@ -1,19 +1,27 @@
 """Explain an infeasible allocation in the scenario's own names.
 
-HiGHS computes an irreducible infeasible subset (IIS) of rows; each row is named after what it
-means (``cluster_share_min[auto,2021]``), which maps back to a scenario field
-(``funds.shares.auto.min``). Where money is short, a second model with an elastic budget finds
-the smallest budget that makes the hard constraints feasible.
+1. **Which rules conflict.** A deletion filter over the rows a planner set (budget, shares,
+   land and energy limits, hard targets): start from HiGHS's irreducible infeasible subset
+   when it gives one (else from all of them), relax every other such row, then drop each row
+   in turn and keep it dropped if the rest is still infeasible. What remains is irreducible:
+   relaxing any one of its rows makes the problem feasible. The model's definitions (the
+   response, the shortfalls) are never dropped.
+2. **How much money would do.** A second model with an elastic budget (B_t + extra_t in every
+   row the budget enters; min Σ extra) gives the least budget; it is rounded up to four
+   significant figures and checked with a solve before it is printed.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ..units import DISPLAY, display_factor, factor
+from ..errors import InfeasibleError
+from ..units import DISPLAY, display_factor
 from .model import build_model
 from .problem import AllocationProblem
-from .solve import HighsModel
+from .solve import INF, HighsModel
 
 FIELD = {
     "annual_budget": "funds.budget",
@@ -21,72 +29,153 @@ FIELD = {
     "cluster_share_max": "funds.shares.{0}.max",
     "category_share_min": "funds.categories.{0}.share.min",
     "category_share_max": "funds.categories.{0}.share.max",
-    "new_land_limit": "limits.new_land",
-    "energy_cap": "limits.energy_cap",
-    "energy_intensity_limit": "limits.energy_intensity",
-    "target_required": "targets.{0} (hard)",
+    "target_required": "targets.{0}",
+    "count_required": "targets.{0}",
 }
 
+#: at most this many feasibility solves in a deletion filter
+MAX_FILTER_SOLVES = 200
 
-def scenario_name(con) -> str | None:
-    """``cluster_share_min[auto,2021]`` → ``funds.shares.auto.min (2021)``; None for internals."""
+
+def _fields() -> dict:
+    from ..core.limits import LIMITS
+
+    return {**FIELD, **{limit.name: limit.field for limit in LIMITS}}
+
+
+def conflict(con, model) -> dict | None:
+    """``cluster_share_min[auto,2021]`` → ``{"field": "funds.shares.auto.min", "year": 2021,
+    "name": "funds.shares.auto.min (2021)"}``; None for the model's internal rows."""
     family = con.parent_component().local_name
-    if family not in FIELD:
+    fields = _fields()
+    if family not in fields:
         return None
     index = con.index()
     index = index if isinstance(index, tuple) else (index,)
-    text = FIELD[family].format(*index)
-    years = [str(i) for i in index if isinstance(i, int)]
-    return f"{text} ({', '.join(years)})" if years else text
+    field = fields[family].format(*index)
+    years = [int(i) for i in index if isinstance(i, int)]
+    if family in ("target_required", "count_required"):
+        spec = model.by_id[index[0]].spec
+        year = model.calendar[spec.t]
+        return {"field": field, "year": year, "name": f"{field} (hard) {spec.name} {year}"}
+    name = f"{field} ({', '.join(map(str, years))})" if years else field
+    return {"field": field, "year": years[0] if years else None, "name": name}
 
 
-def no_fund_excess(pr: AllocationProblem) -> list[str]:
-    """Limits the projection breaks even with no fund at all (no allocation can help)."""
+def no_fund_excess(pr: AllocationProblem) -> list[tuple[str, str]]:
+    """(field, text) for each limit the projection breaks with no fund at all."""
     out = []
     for d in pr.limits:
-        if d.row.const <= d.rhs * (1 + 1e-9) + 1e-9:
+        const = float(d.row.const[0])
+        if const <= d.rhs * (1 + 1e-9) + 1e-9:
             continue
-        if d.name == "energy_intensity_limit":
-            out.append(f"{FIELD[d.name]} ({d.year}) is already exceeded without any fund")
-        else:
-            unit = DISPLAY[d.unit_kind]
-            f = display_factor(d.unit_kind)
-            out.append(
-                f"{FIELD[d.name]} ({d.year}) allows {d.rhs * f:,.6g} {unit} but the "
-                f"projection needs {d.row.const * f:,.6g} {unit} without any fund"
+        field = d.limit.field
+        if d.limit.indicator in ("energy_intensity",):
+            out.append((field, f"{field} ({d.year}) is already exceeded without any fund"))
+            continue
+        unit, f = DISPLAY[d.limit.unit_kind], display_factor(d.limit.unit_kind)
+        out.append(
+            (
+                field,
+                f"{field} ({d.year}) allows {d.rhs * f:,.6g} {unit} but the projection needs "
+                f"{const * f:,.6g} {unit} without any fund",
             )
+        )
     return out
 
 
-def diagnose(pr: AllocationProblem, hm: HighsModel) -> str:
-    rows, _ = hm.iis()
-    names = sorted({n for n in (scenario_name(c) for c in rows) if n})
-    parts = []
-    if names:
-        parts.append("these cannot all hold: " + "; ".join(names))
-    else:
-        parts.append("the hard constraints cannot all hold")
-    parts.extend(no_fund_excess(pr))
-    least = smallest_budget(pr)
+def _feasible(hm: HighsModel) -> bool | None:
+    """Is the model (with its current row bounds) feasible? None when the solver gave no answer."""
+    status = hm.solve(aims=1).status
+    return None if status not in ("optimal", "infeasible") else status == "optimal"
+
+
+def _relax(hm: HighsModel, rows: list[int], relax: bool) -> None:
+    idx = np.asarray(rows, dtype=np.int32)
+    lo = np.full(len(rows), -INF) if relax else hm.rhs_lower[idx]
+    hi = np.full(len(rows), INF) if relax else hm.rhs_upper[idx]
+    if len(rows):
+        hm.highs.changeRowsBounds(len(rows), idx, lo, hi)
+
+
+def irreducible(hm: HighsModel, candidates: list[int], start: list[int] | None) -> list[int]:
+    """A deletion filter over ``candidates`` (row indices), from ``start`` when it is itself
+    infeasible with every other candidate relaxed."""
+    keep = list(start or candidates)
+    _relax(hm, [i for i in candidates if i not in keep], True)
+    if start and _feasible(hm) is not False:
+        _relax(hm, candidates, False)
+        keep = list(candidates)
+    for i in list(keep)[:MAX_FILTER_SOLVES]:
+        _relax(hm, [i], True)
+        if _feasible(hm) is False:
+            keep.remove(i)  # still infeasible without it: not needed
+        else:
+            _relax(hm, [i], False)
+    _relax(hm, candidates, False)
+    return keep
+
+
+def diagnose(pr: AllocationProblem, hm: HighsModel) -> InfeasibleError:
+    """The typed error for an infeasible model: its conflicts and the smallest budget."""
+    named = {i: conflict(con, hm.model) for i, con in enumerate(hm.rows)}
+    candidates = [i for i, c in named.items() if c is not None]
+    iis = hm.iis_rows()
+    start = [hm.row_index[con] for con in iis if named[hm.row_index[con]]] if iis else None
+    rows = irreducible(hm, candidates, start)
+    conflicts = [named[i] for i in rows]
+    excess = no_fund_excess(pr)
+    least = smallest_budget(pr, hm) if any(c["field"] == "funds.budget" for c in conflicts) else None
+    a = pr.arrays
+    parts = ["these cannot all hold: " + "; ".join(c["name"] for c in conflicts)] if conflicts else [
+        "the hard constraints cannot all hold"
+    ]
+    parts += [text for _, text in excess]
     if least is not None:
-        unit = pr.arrays.fund_unit
-        f = factor(unit, "money")
-        years = [int(pr.arrays.years[t]) for t in pr.years]
-        text = ", ".join(f"{y}: {b / f:.4g}" for y, b in zip(years, least, strict=True))
-        parts.append(f"the smallest budget that makes it feasible is {text} {unit}")
-    elif any(n.startswith("funds.budget") for n in names):
+        text = ", ".join(f"{y}: {b:.6g}" for y, b in least.items())
+        parts.append(f"the smallest budget that makes it feasible is {text} {a.fund_unit}")
+    elif any(c["field"] == "funds.budget" for c in conflicts):
         parts.append("more budget does not make it feasible: other limits conflict too")
-    return "infeasible — " + "; ".join(parts)
+    return InfeasibleError(
+        "infeasible — " + "; ".join(parts),
+        conflicts=conflicts,
+        smallest_budget=least,
+        unit=a.fund_unit,
+    )
 
 
-def smallest_budget(pr: AllocationProblem) -> np.ndarray | None:
-    """Least budget per fund year [亿元] that makes the hard constraints hold, or None."""
+def round_up(x: float, digits: int = 4) -> float:
+    """``x`` rounded up to ``digits`` significant figures."""
+    if x <= 0:
+        return 0.0
+    step = 10 ** (math.floor(math.log10(x)) - digits + 1)
+    return math.ceil(x / step - 1e-9) * step
+
+
+def smallest_budget(pr: AllocationProblem, hm: HighsModel) -> dict | None:
+    """{year: budget in the fund's unit} that makes the hard constraints hold, rounded up and
+    verified with a solve of ``hm`` (whose budget rows are restored), or None."""
+    a = pr.arrays
     m = build_model(pr, elastic_budget=True)
-    hm = HighsModel(m)
-    sol = hm.solve()
+    elastic = HighsModel(m, time_limit=hm.time_limit)
+    sol = elastic.solve()
     if sol.status != "optimal":
         return None
-    extra = np.array([sol.value(m.v_extra_budget[t]) for t in m.T])
+    cols, _ = elastic.block("v_extra_budget")
+    extra = np.maximum(sol.x[cols], 0.0)
     if extra.max() <= 1e-9:
         return None  # money is not what is short
-    return pr.arrays.budget[pr.years] + extra
+    money = a.fund_unit_factor
+    need = (a.budget[pr.years] + extra) / money
+    original = {con: mult * a.budget[pr.years[pos]] for con, (pos, mult) in hm.model.budget_rows.items()}
+    for bump in (1.0, 1.001, 1.01, 1.05):
+        budget = np.array([round_up(b * bump) for b in need])
+        hm.set_rhs(
+            {con: mult * budget[pos] * money for con, (pos, mult) in hm.model.budget_rows.items()}
+        )
+        ok = _feasible(hm)
+        hm.set_rhs(original)
+        if ok:
+            years = [int(a.years[t]) for t in pr.years]
+            return dict(zip(years, budget.tolist(), strict=True))
+    return None

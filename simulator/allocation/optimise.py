@@ -1,4 +1,18 @@
-"""Optimise the fund allocation: problem data → Pyomo model → HiGHS → audited result."""
+"""Optimise the fund allocation: problem data → Pyomo model → HiGHS stages → an exact,
+audited allocation.
+
+**Pipeline fill order, exactly.** The relaxed model lets mobilised investment sit in any
+pipeline segment; the projection fills them in order. After the stages, the relaxed solution's
+effective investment u is compared with what the projection makes of its grants, f(raw):
+
+- equal (to 1e-9): the relaxed optimum is feasible for the exact problem, so it is optimal;
+- u < f(raw) and spending is not forced: each such cluster-year's grants are scaled down to
+  the least money that gives the same u in order (``mobilised_for``). Every indicator depends
+  on the grants only through u, so every aim keeps its value: the trimmed allocation is
+  optimal for the exact problem, and the money left is money that could only have hurt;
+- u < f(raw) with forced spending (must_spend, minimum shares): the model is rebuilt with the
+  ordered-pipeline binaries (a MIP) and solved again.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +25,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.projection import Projection, project
+from ..core.response import effective_investment, mobilised_for, mobilised_investment
 from ..core.targets import Ledger, TargetSpec, ledger
-from ..errors import InfeasibleError
+from ..errors import InfeasibleError, SolverStopped
 from ..scenario.arrays import ScenarioArrays
-from .audit import audit
+from .audit import AuditError, audit
 from .model import build_model
-from .objective import objective_value
+from .objectives import objective_value
 from .problem import AllocationProblem, build_problem
 from .solve import HighsModel, Solution
+
+#: effective investment the model and the projection may differ by before the pipeline counts
+#: as filled out of order (relative to the cluster-year's mobilised investment, at least 1e-9)
+ORDER_TOLERANCE = 1e-9
 
 
 @dataclass
@@ -34,72 +53,65 @@ class Optimised:
     highs: HighsModel
     model: object
     checks: list[str]
+    pipeline: str  # "in order" | "trimmed" | "ordered (MIP)"
     timings: dict = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return self.solution.status
 
 
 def movable_mask(pr: AllocationProblem) -> np.ndarray:
     return np.array([d.movable for d in pr.targets], dtype=bool)
 
 
-def _read_back_index(m, pr: AllocationProblem, hm: HighsModel) -> dict:
-    """Column positions and array indices of v_grant and v_effective, computed once per model
-    (a sweep reads every solution through it)."""
-    cached = getattr(m, "read_back", None)
-    if cached is not None:
-        return cached
+def _read(hm: HighsModel, sol: Solution, name: str, pr: AllocationProblem, shape) -> np.ndarray:
+    """A Var block's values as an array over (all clusters, all years[, categories])."""
     a = pr.arrays
+    cols, keys = hm.block(name)
+    out = np.zeros(shape)
+    if not keys:
+        return out
     cluster = {c: i for i, c in enumerate(a.cluster_ids)}
-    category = {k: i for i, k in enumerate(a.category_ids)}
-    grant_keys = list(m.v_grant.keys())
-    effective_keys = list(m.v_effective.keys())
-    m.read_back = {
-        "grant": (
-            hm.positions(m.v_grant[k] for k in grant_keys),
-            np.array([cluster[c] for c, _, _ in grant_keys], dtype=int),
-            np.array([a.year_index(t) for _, t, _ in grant_keys], dtype=int),
-            np.array([category[k] for _, _, k in grant_keys], dtype=int),
-        ),
-        "effective": (
-            hm.positions(m.v_effective[k] for k in effective_keys),
-            np.array([cluster[c] for c, _ in effective_keys], dtype=int),
-            np.array([a.year_index(t) for _, t in effective_keys], dtype=int),
-        ),
-    }
-    return m.read_back
+    idx = [np.array([cluster[k[0]] for k in keys]), np.array([a.year_index(k[1]) for k in keys])]
+    if len(shape) == 3:
+        category = {k: i for i, k in enumerate(a.category_ids)}
+        idx.append(np.array([category[k[2]] for k in keys]))
+    out[tuple(idx)] = sol.x[cols]
+    return out
 
 
-def grant_from(sol: Solution, m, pr: AllocationProblem) -> np.ndarray:
+def grant_from(sol: Solution, hm: HighsModel, pr: AllocationProblem) -> np.ndarray:
     """The grant array (c, t, k) [亿元] of a solution."""
     a = pr.arrays
-    cols, c, t, k = _read_back_index(m, pr, sol.index)["grant"]
-    grant = np.zeros((a.n_clusters, a.n_years, len(a.category_ids)))
-    grant[c, t, k] = sol.values(cols)
+    grant = _read(hm, sol, "v_grant", pr, (a.n_clusters, a.n_years, len(a.category_ids)))
     return np.maximum(grant, 0.0)  # HiGHS may return −1e-12
 
 
-def predicted_revenue(sol: Solution, m, pr: AllocationProblem) -> np.ndarray:
-    """Revenue (c, t) as the model sees it: no-fund revenue + K·u."""
+def effective_from(sol: Solution, hm: HighsModel, pr: AllocationProblem) -> np.ndarray:
+    """Effective investment u (c, t) [亿元] as the model sees it."""
     a = pr.arrays
-    cols, c, t = _read_back_index(m, pr, sol.index)["effective"]
-    u = np.zeros((a.n_clusters, a.n_years))
-    u[c, t] = sol.values(cols)
+    return np.maximum(_read(hm, sol, "v_effective", pr, (a.n_clusters, a.n_years)), 0.0)
+
+
+def predicted_revenue(u: np.ndarray, pr: AllocationProblem) -> np.ndarray:
+    """Revenue (c, t) as the model sees it: no-fund revenue + K·u."""
     return pr.reference.primary["revenue"][0] + np.einsum("cts,cs->ct", pr.kernel, u)
 
 
 def check_hard_targets(pr: AllocationProblem) -> None:
     """A hard target the fund cannot move must already be met, else nothing can meet it."""
-    from ..core import targets as tg
-
-    led = tg.ledger(pr.reference, [d.spec for d in pr.targets])
+    led = ledger(pr.reference, [d.spec for d in pr.targets])
     stuck = [
-        d.spec.id
+        f"targets.{d.spec.id} {d.spec.name}"
         for j, d in enumerate(pr.targets)
         if d.spec.hard and not d.movable and not led.met[j, 0]
     ]
     if stuck:
         raise InfeasibleError(
             f"hard target(s) {', '.join(stuck)} are missed without the fund and the fund cannot "
-            "move them (nothing the allocation does changes them)"
+            "move them (nothing the allocation does changes them)",
+            conflicts=[{"field": s.split()[0], "name": s} for s in stuck],
         )
 
 
@@ -111,7 +123,10 @@ def check_fixed_limits(pr: AllocationProblem) -> None:
     fixed = [d for d in pr.limits if not len(d.row.coef)]
     broken = no_fund_excess(dataclasses.replace(pr, limits=fixed))
     if broken:
-        raise InfeasibleError("infeasible whatever the allocation — " + "; ".join(broken))
+        raise InfeasibleError(
+            "infeasible whatever the allocation — " + "; ".join(text for _, text in broken),
+            conflicts=[{"field": f, "name": text} for f, text in broken],
+        )
 
 
 @contextlib.contextmanager
@@ -135,22 +150,42 @@ def spending_is_forced(a: ScenarioArrays) -> bool:
     return bool(a.must_spend or (a.share_min[a.fundable] > 0).any() or (a.category_min > 0).any())
 
 
-def filled_out_of_order(sol: Solution, m, pr: AllocationProblem) -> bool:
-    """Does any cluster-year use a later pipeline segment before an earlier one is full?"""
-    _, widths, _ = (x[pr.clusters] for x in _pipeline(pr))
-    for i, c in enumerate(m.C):
-        for t in m.T:
-            fills = [sol.value(m.v_fill[c, t, s]) for s in m.M]
-            for s in range(len(fills) - 1):
-                if fills[s + 1] > 1e-7 and fills[s] < widths[i, s] - 1e-7:
-                    return True
-    return False
+def out_of_order(grant: np.ndarray, u: np.ndarray, a: ScenarioArrays) -> np.ndarray:
+    """(c, t) bool: where the model's effective investment is below what the projection makes
+    of the grants, i.e. the relaxed pipeline was filled out of order."""
+    raw = mobilised_investment(grant, a)
+    gap = effective_investment(raw, a) - u
+    return gap > ORDER_TOLERANCE * np.maximum(1.0, raw)
 
 
-def _pipeline(pr: AllocationProblem):
-    from ..core.response import pipeline_segments
+def trim(grant: np.ndarray, u: np.ndarray, a: ScenarioArrays, where: np.ndarray) -> np.ndarray:
+    """Scale the grants of cluster-years ``where`` down to the least money giving ``u`` in order."""
+    raw = mobilised_investment(grant, a)
+    need = mobilised_for(u, a)
+    scale = np.where(where & (raw > 0), np.minimum(need / np.where(raw > 0, raw, 1.0), 1.0), 1.0)
+    return grant * scale[:, :, None]
 
-    return pipeline_segments(pr.arrays)
+
+def _compile(pr, objective, ordered, budget_ceiling, time_limit, log):
+    with paused_gc():
+        clock = time.perf_counter()
+        m = build_model(pr, objective, ordered_pipeline=ordered, budget_ceiling=budget_ceiling)
+        build = time.perf_counter() - clock
+        hm = HighsModel(m, time_limit=time_limit, log=log)
+    return m, hm, build
+
+
+def solved(pr: AllocationProblem, hm: HighsModel, sol: Solution) -> Solution:
+    """Raise the typed error of a solve that gave no allocation."""
+    if sol.status == "infeasible":
+        from .diagnose import diagnose
+
+        raise diagnose(pr, hm)
+    if sol.x is None and sol.status == "time_limit":
+        raise SolverStopped("the time limit ran out before any allocation was found")
+    if sol.x is None:
+        raise AuditError(f"HiGHS stopped with status {sol.status!r} and no allocation")
+    return sol
 
 
 def optimise(
@@ -161,59 +196,95 @@ def optimise(
     time_limit: float | None = None,
     ordered: bool | None = None,
     budget_ceiling: float | None = None,
+    log: str | None = None,
 ) -> Optimised:
-    """Solve the allocation. ``ordered``: None decides (the LP first; the ordered-pipeline MIP
-    only if spending is forced and the LP filled a pipeline out of order), True/False force.
-    ``budget_ceiling`` [亿元/yr]: the largest annual budget a later sweep will set."""
+    """Solve the allocation. ``ordered``: None decides (the relaxed pipeline first; the ordered
+    MIP only if spending is forced and the relaxed optimum filled a pipeline out of order),
+    True/False force it. ``budget_ceiling`` [亿元/yr]: the largest annual budget a later sweep
+    will set. ``time_limit`` [s] bounds all the solves together."""
     clock = time.perf_counter()
-    pr = build_problem(a, specs)
+    pr = build_problem(a, specs, budget_ceiling)
     check_hard_targets(pr)
     check_fixed_limits(pr)
-    with paused_gc():
-        m = build_model(
-            pr, objective, ordered_pipeline=bool(ordered), budget_ceiling=budget_ceiling
-        )
-        build_seconds = time.perf_counter() - clock
-        hm = HighsModel(m, time_limit=time_limit)
-    sol = hm.solve()
-    if (
-        ordered is None
-        and sol.status == "optimal"
-        and spending_is_forced(a)
-        and filled_out_of_order(sol, m, pr)
-    ):
-        clock = time.perf_counter()
-        with paused_gc():
-            m = build_model(pr, objective, ordered_pipeline=True, budget_ceiling=budget_ceiling)
-            build_seconds += time.perf_counter() - clock
-            hm = HighsModel(m, time_limit=time_limit)
-        sol = hm.solve()
-    if sol.status == "infeasible":
-        from .diagnose import diagnose
+    problem_seconds = time.perf_counter() - clock
+    m, hm, build = _compile(pr, objective, bool(ordered), budget_ceiling, time_limit, log)
+    sol = solved(pr, hm, hm.solve())
+    timings = {"build_seconds": problem_seconds + build, "handoff_seconds": hm.handoff_seconds}
+    timings["solve_seconds"] = sol.timings["solve_seconds"]
+    grant, pipeline = settle(pr, hm, sol, allow_mip=False)
+    if grant is None and ordered is None:
+        spent = time.perf_counter() - clock
+        left = None if time_limit is None else max(time_limit - spent, 0.0)
+        m, hm, build = _compile(pr, objective, True, budget_ceiling, left, log)
+        sol = solved(pr, hm, hm.solve())
+        timings["build_seconds"] += build
+        timings["handoff_seconds"] += hm.handoff_seconds
+        timings["solve_seconds"] += sol.timings["solve_seconds"]
+        grant, pipeline = settle(pr, hm, sol, allow_mip=True)
+    try:
+        if grant is None:
+            raise AuditError("the relaxed pipeline was filled out of order under forced spending")
+        return finish(pr, m, hm, sol, grant, objective, timings, pipeline)
+    except AuditError as exc:
+        exc.save_model = lambda path: hm.write(str(path))
+        raise
 
-        raise InfeasibleError(diagnose(pr, hm))
-    if sol.status != "optimal":
-        raise InfeasibleError(f"HiGHS stopped with status {sol.status!r}")
-    return finish(
-        pr,
-        m,
-        hm,
-        sol,
-        objective,
-        {"build_seconds": build_seconds, "handoff_seconds": hm.handoff_seconds, **sol.timings},
-    )
+
+def settle(pr: AllocationProblem, hm: HighsModel, sol: Solution, allow_mip: bool):
+    """(grant, how the pipeline order was ensured) for a solution; grant None when only the
+    ordered MIP can give an exact allocation."""
+    a = pr.arrays
+    grant = grant_from(sol, hm, pr)
+    u = effective_from(sol, hm, pr)
+    wrong = out_of_order(grant, u, a)
+    if not wrong.any():
+        return grant, "ordered (MIP)" if hasattr(hm.model, "v_full") else "in order"
+    if not spending_is_forced(a):
+        return trim(grant, u, a, wrong), "trimmed"
+    if allow_mip:
+        raise AuditError("the ordered pipeline model filled a segment out of order")
+    return None, ""
 
 
 def finish(
-    pr: AllocationProblem, m, hm: HighsModel, sol: Solution, objective: str, timings: dict
+    pr: AllocationProblem,
+    m,
+    hm: HighsModel,
+    sol: Solution,
+    grant: np.ndarray,
+    objective: str,
+    timings: dict,
+    pipeline: str,
 ) -> Optimised:
-    """Turn a solution into an audited, projected, scored allocation."""
+    """Project, audit and score an allocation the model returned."""
     a = pr.arrays
-    grant = grant_from(sol, m, pr)
     p = project(a, grant)
-    checks = audit(a, grant, p, predicted_revenue(sol, m, pr))
+    u = effective_from(sol, hm, pr)
     specs = [d.spec for d in pr.targets]
     led = ledger(p, specs, pr.reference)
     movable = movable_mask(pr)
     value = objective_value(led, movable, objective)
-    return Optimised(pr, objective, grant, p, led, movable, value, sol, hm, m, checks, timings)
+    checks = audit(a, grant, p, predicted_revenue(u, pr))
+    checks.append(_agrees(sol, value, objective, led, movable))
+    return Optimised(
+        pr, objective, grant, p, led, movable, value, sol, hm, m, checks, pipeline, timings
+    )
+
+
+def _agrees(sol: Solution, value: float, objective: str, led: Ledger, movable) -> str:
+    """The model's first aim equals the projection's objective (the allocation is scored the
+    same by the optimiser and by ``run``/``compare``)."""
+    model_value = sol.objective
+    if objective == "targets-met" and sol.status == "optimal":
+        # the model may count a target met that the projection misses by < 1e-6 relative:
+        # never the other way round, and never by more than one weighted target
+        ok = value >= model_value - 1e-6 * max(1.0, abs(model_value))
+    else:
+        total_weight = float(sum(s.weight for s in led.specs))
+        ok = abs(model_value - value) <= 1e-6 * max(1.0, abs(value), total_weight)
+    if not ok:
+        raise AuditError(
+            f"the model's {objective} ({model_value:.9g}) differs from the projection's "
+            f"({value:.9g})"
+        )
+    return f"model's {objective} equals the projection's (1e-6)"

@@ -1,13 +1,26 @@
-"""Budget sweeps on one model: only the budget rows change, HiGHS re-solves from its last basis."""
+"""Budget sweeps on one model: only the budget rows change; HiGHS re-solves from its last basis.
+
+Every point is settled exactly like a fresh ``optimise`` (stages, pipeline order, audit); a
+budget at which the hard constraints cannot hold is a point with status ``infeasible``, and
+the sweep goes on.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InfeasibleError
-from .optimise import Optimised, finish
+from .optimise import Optimised, finish, settle
+
+
+@dataclass
+class SweepPoint:
+    budget: float  # [亿元/yr]
+    status: str  # optimal | infeasible | time_limit | …
+    result: Optimised | None  # None unless an allocation was found
 
 
 def budgets(spec: str, unit_factor: float) -> np.ndarray:
@@ -28,10 +41,8 @@ def budgets(spec: str, unit_factor: float) -> np.ndarray:
 
 def sweep(
     opt: Optimised, values: np.ndarray, progress: Callable[[int], None] | None = None
-) -> Iterator[tuple[float, Optimised]]:
+) -> Iterator[SweepPoint]:
     """Re-solve ``opt``'s model with every fund year's budget set to each value [亿元]."""
-    import dataclasses
-
     pr = opt.problem
     a = pr.arrays
     ordered = hasattr(opt.model, "v_full")  # its big-M was sized for budget_ceiling
@@ -40,15 +51,21 @@ def sweep(
             f"the model was built for budgets up to {opt.model.budget_ceiling:g}; build it with "
             "optimise(..., budget_ceiling=max(values))"
         )
+    hm = opt.highs
     for i, value in enumerate(values):
         budget = a.budget.copy()
         budget[a.fund_years] = value
-        opt.highs.set_rhs({con: mult * value for con, (_, mult) in opt.model.budget_rows.items()})
-        sol = opt.highs.solve()
-        if sol.status != "optimal":
-            raise InfeasibleError(f"budget {value:g}: HiGHS status {sol.status}")
-        arrays = dataclasses.replace(a, budget=budget)
-        problem = dataclasses.replace(pr, arrays=arrays)
-        yield value, finish(problem, opt.model, opt.highs, sol, opt.objective_name, sol.timings)
+        hm.set_rhs({con: mult * value for con, (_, mult) in opt.model.budget_rows.items()})
+        sol = hm.solve()
+        problem = dataclasses.replace(pr, arrays=dataclasses.replace(a, budget=budget))
+        if sol.x is None or sol.status not in ("optimal", "time_limit"):
+            yield SweepPoint(float(value), sol.status, None)
+        else:
+            grant, pipeline = settle(problem, hm, sol, allow_mip=ordered)
+            if grant is None:
+                yield SweepPoint(float(value), "needs the ordered model", None)
+            else:
+                res = finish(problem, opt.model, hm, sol, grant, opt.objective_name, sol.timings, pipeline)
+                yield SweepPoint(float(value), sol.status, res)
         if progress:
             progress(i + 1)

@@ -76,6 +76,17 @@ def indicator_form(
     raise ValueError(f"{indicator} is a ratio: write it as numerator − r·denominator")
 
 
+def limit_form(
+    indicator: str, members: np.ndarray, t: int, factor: dict[str, np.ndarray], bound: float
+) -> tuple[LinearForm, float]:
+    """An upper limit ``X ≤ bound`` as ``(form, rhs)``; a ratio N/D ≤ bound as N − bound·D ≤ 0."""
+    if indicator in indicators.RATIOS:
+        r = indicators.RATIOS[indicator]
+        num = indicator_form(r.numerator, members, t, factor)
+        return num.add(indicator_form(r.denominator, members, t, factor), -bound), 0.0
+    return indicator_form(indicator, members, t, factor), float(bound)
+
+
 @dataclass
 class TargetRow:
     """``σ·(form − rhs) + norm·s ≥ 0``: the target with relative shortfall s ≥ 0 (see targets)."""

@@ -47,6 +47,24 @@ def effective_investment(raw: np.ndarray, a: ScenarioArrays) -> np.ndarray:
     return np.einsum("...ctm,cm->...ct", filled, slopes)
 
 
+def mobilised_for(u: np.ndarray, a: ScenarioArrays) -> np.ndarray:
+    """The least mobilised investment that gives effective investment ``u`` (..., c, t) [亿元]:
+    the inverse of :func:`effective_investment` filling segments in order (its smallest
+    pre-image where a slope is 0). ``u`` above what the pipeline can give is clipped to it."""
+    edges, widths, slopes = pipeline_segments(a)
+    reach = np.cumsum(np.where(np.isinf(widths), 0.0, widths * slopes), axis=1)  # (c, m)
+    before = np.concatenate([np.zeros((a.n_clusters, 1)), reach[:, :-1]], axis=1)
+    # segment m holds u when before[m] < u (the first segment also holds u = 0)
+    inside = (u[..., None] > before[:, None, :]) | (np.arange(widths.shape[1]) == 0)
+    m = inside.shape[-1] - 1 - np.argmax(inside[..., ::-1], axis=-1)  # last segment reached
+    take = lambda arr: np.take_along_axis(  # noqa: E731
+        np.broadcast_to(arr[:, None, :], (*u.shape, arr.shape[1])), m[..., None], axis=-1
+    )[..., 0]
+    slope = take(slopes)
+    within = np.where(slope > 0, (u - take(before)) / np.where(slope > 0, slope, 1.0), 0.0)
+    return take(edges) + np.minimum(within, take(widths))
+
+
 def revenue_additions(u: np.ndarray, a: ScenarioArrays) -> np.ndarray:
     """New revenue capacity arriving each year from effective investment ``u`` (..., c, t)."""
     add = np.zeros_like(u, dtype=float)

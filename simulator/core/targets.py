@@ -29,8 +29,10 @@ from ..scenario.schema import Scenario, Target
 from ..units import DISPLAY, display_factor, factor
 from .projection import Projection, cluster_values, scope_values
 
-#: relative tolerance for "met" (a target met to within rounding counts as met)
-MET_TOLERANCE = 1e-9
+#: relative tolerance for "met": a target missed by less than a millionth counts as met, and
+#: its shortfall is 0. Looser than the solver's feasibility tolerance (1e-7 on rows scaled to
+#: relative terms), so what the optimiser meets the projection meets too.
+MET_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ def ledger(p: Projection, specs: list[TargetSpec], reference: Projection | None 
         smet[j] = _meets(proj, sreq, spec.sense)
         window = _meets(path[:, spec.first_t : spec.t + 1], req[:, None], spec.sense)
         first[j] = np.where(window.any(axis=1), spec.first_t + window.argmax(axis=1), -1)
-        rows["short"][j] = relative_shortfall(p, spec, req, reference)
+        rows["short"][j] = np.where(met[j], 0.0, relative_shortfall(p, spec, req, reference))
     return Ledger(specs, rows["req"], rows["proj"], met, rows["sreq"], smet, rows["short"], first)
 
 

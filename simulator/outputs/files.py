@@ -1,166 +1,31 @@
-"""Result tables and files. Everything is written to a temporary folder and renamed into place,
-so a results folder is either complete or absent, never half-written.
+"""The run folder: every file a command writes, written into a temporary folder that is renamed
+into place, so a results folder is either complete or absent, never half-written.
+
+One writer per command (:func:`write_run`, :func:`write_optimise`, :func:`write_compare`,
+:func:`write_sweep`), all made from the typed results of :mod:`simulator.runs` through the
+tables of :mod:`.tables`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from .. import __version__, indicators
-from ..core.projection import Projection, available, cluster_values, scope_values
-from ..core.targets import Ledger, display
-from ..scenario.arrays import ScenarioArrays
-from ..units import DISPLAY, display_factor, factor
+from .. import __version__
+from . import tables
 
-
-def projection_frame(p: Projection, a: ScenarioArrays) -> pd.DataFrame:
-    """Long table ``cluster, indicator, year, value, unit`` (+ ``sample`` when n > 1).
-
-    Clusters, then the jurisdiction total as cluster ``total`` (where every cluster has the
-    indicator); values in display units. With a fund, the grant and the investment it
-    mobilises are included per fundable cluster, in the fund's unit.
-    """
-    n, nc, nt = p.primary["revenue"].shape
-    everyone = np.arange(nc)
-    blocks = []  # (labels (m,), indicator, unit, values (n, m, t))
-    for name in indicators.ALL:
-        ok = available(a, name)
-        if not ok.any():
-            continue
-        kind = indicators.kind(name)
-        values = cluster_values(p, name)[:, ok, :]
-        labels = [cid for cid, keep in zip(a.cluster_ids, ok, strict=True) if keep]
-        if ok.all():
-            values = np.concatenate([values, scope_values(p, name, everyone)[:, None, :]], 1)
-            labels.append("total")
-        blocks.append((labels, name, DISPLAY[kind], values * display_factor(kind)))
-    if p.grant.any():
-        money = 1 / factor(a.fund_unit, "money")
-        labels = [cid for cid, f in zip(a.cluster_ids, a.fundable, strict=True) if f]
-        for name, arr in (("grant", p.grant.sum(axis=2)), ("mobilised_investment", p.mobilised)):
-            values = np.broadcast_to(arr[a.fundable] * money, (n, len(labels), nt))
-            blocks.append((labels, name, a.fund_unit, values))
-    frames = [_long(*block, np.asarray(p.years)) for block in blocks]
-    df = pd.concat(frames, ignore_index=True).dropna(subset=["value"])
-    return df.drop(columns="sample") if n == 1 else df
-
-
-def _long(
-    labels: list[str], indicator: str, unit: str, values: np.ndarray, years: np.ndarray
-) -> pd.DataFrame:
-    """(n, m, t) values → long rows ordered by sample, label, year."""
-    n, m, nt = values.shape
-    return pd.DataFrame(
-        {
-            "cluster": np.tile(np.repeat(np.asarray(labels, dtype=object), nt), n),
-            "indicator": indicator,
-            "year": np.tile(years, n * m),
-            "value": values.reshape(-1),
-            "unit": unit,
-            "sample": np.repeat(np.arange(n), m * nt),
-        }
-    )
-
-
-def targets_frame(
-    led: Ledger, years: np.ndarray, movable: np.ndarray | None = None, sample: int = 0
-) -> pd.DataFrame:
-    """One row per target: the contract columns first, then details."""
-    rows = []
-    for j, spec in enumerate(led.specs):
-        req, unit = display(spec, led.required[j, sample])
-        proj, _ = display(spec, led.projected[j, sample])
-        stretch, _ = display(spec, led.stretch_required[j, sample])
-        first = led.first_met[j, sample]
-        rows.append(
-            {
-                "target_id": spec.id,
-                "indicator": spec.indicator,
-                "scope": spec.scope,
-                "year": int(years[spec.t]),
-                "required": req,
-                "projected": proj,
-                "gap": proj - req,
-                "met": bool(led.met[j, sample]),
-                "unit": unit,
-                "provenance": spec.provenance,
-                "name": spec.name,
-                "sense": ">=" if spec.sense > 0 else "<=",
-                "gap_rel": (proj - req) / abs(req) if req else np.nan,
-                "shortfall_rel": led.shortfall[j, sample],
-                "stretch": stretch,
-                "stretch_met": bool(led.stretch_met[j, sample]) if not np.isnan(stretch) else None,
-                "first_met_year": int(years[first]) if first >= 0 else None,
-                "earliest_year": int(years[spec.first_t]),
-                "weight": spec.weight,
-                "fund_can_move": None if movable is None else bool(movable[j]),
-            }
-        )
-    df = pd.DataFrame(rows)
-    for col in ("first_met_year", "earliest_year"):
-        df[col] = df[col].astype("Int64")
-    return df
-
-
-def format_number(x: float) -> str:
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return "—"
-    ax = abs(x)
-    if ax >= 1000:
-        return f"{x:,.0f}"
-    if ax >= 100:
-        return f"{x:.1f}"
-    if ax >= 1:
-        return f"{x:.2f}"
-    return f"{x:.4f}"
-
-
-def targets_table(df: pd.DataFrame) -> str:
-    """A plain-text table of targets for the terminal."""
-    head = ["target", "year", "required", "projected", "gap", "unit", "met"]
-    body = [
-        [
-            r.target_id,
-            str(r.year),
-            format_number(r.required),
-            format_number(r.projected),
-            ("+" if r.gap > 0 else "") + format_number(r.gap),
-            r.unit,
-            "yes" if r.met else "NO",
-        ]
-        for r in df.itertuples()
-    ]
-    return render(head, body, right={2, 3, 4})
-
-
-def render(head: list[str], body: list[list[str]], right: set[int] = frozenset()) -> str:
-    def width(s: str) -> int:  # CJK characters take two columns
-        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
-
-    cols = [max(width(r[i]) for r in [head, *body]) for i in range(len(head))]
-
-    def line(cells):
-        out = []
-        for i, cell in enumerate(cells):
-            pad = " " * (cols[i] - width(cell))
-            out.append(pad + cell if i in right else cell + pad)
-        return "  ".join(out).rstrip()
-
-    rule = "  ".join("-" * c for c in cols)
-    return "\n".join([line(head), rule, *(line(r) for r in body)])
-
-
-# --------------------------------------------------------------------------- files
+#: CSVs are UTF-8; the encoding is set in this one place
+CSV_ENCODING = "utf-8"
 
 
 @contextlib.contextmanager
@@ -183,6 +48,21 @@ def atomic_dir(target: Path) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def default_out(loaded, command: str, objective: str | None = None) -> Path:
+    """``results/<scenario>+<command>[-<objective>][+<what-ifs>][+set-<hash>]``: runs with
+    different commands, objectives, what-ifs or ``--set`` never share a folder."""
+    name = loaded.scenario.scenario.id + f"+{command}" + (f"-{objective}" if objective else "")
+    name += "".join(f"+{Path(w).stem}" for w in loaded.what_ifs)
+    if loaded.sets:
+        digest = hashlib.sha1("\n".join(loaded.sets).encode("utf-8")).hexdigest()[:6]
+        name += f"+set-{digest}"
+    return Path("results") / name
+
+
+def write_csv(path: Path, df: pd.DataFrame) -> None:
+    df.to_csv(path, index=False, encoding=CSV_ENCODING)
+
+
 def write_yaml(path: Path, data: dict) -> None:
     """Safe YAML with libyaml's emitter when available (30× faster on large scenarios)."""
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -190,10 +70,12 @@ def write_yaml(path: Path, data: dict) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def to_json(data) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_json_default)
+
+
 def write_json(path: Path, data: dict) -> None:
-    path.write_text(
-        json.dumps(data, ensure_ascii=False, indent=2, default=_json_default), encoding="utf-8"
-    )
+    path.write_text(to_json(data), encoding="utf-8")
 
 
 def _json_default(o):
@@ -203,32 +85,11 @@ def _json_default(o):
         return None if np.isnan(o) else float(o)
     if isinstance(o, np.ndarray):
         return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    if o is pd.NA:
+        return None
     raise TypeError(type(o))
-
-
-def write_scenario_record(folder: Path, loaded, settings: dict, timings: dict) -> None:
-    """``scenario.resolved.yaml`` and ``manifest.json``: what every results folder holds.
-    Unchanged by what-ifs or ``--set``, the resolved scenario is the file itself, comments kept."""
-    if loaded.what_ifs or loaded.sets or not loaded.text:
-        write_yaml(folder / "scenario.resolved.yaml", loaded.resolved)
-    else:
-        (folder / "scenario.resolved.yaml").write_text(loaded.text, encoding="utf-8")
-    write_json(folder / "manifest.json", manifest(loaded, settings, timings))
-
-
-def write_run_files(
-    folder: Path,
-    p: Projection,
-    a: ScenarioArrays,
-    targets: pd.DataFrame,
-    loaded,
-    settings: dict,
-    timings: dict,
-) -> None:
-    """The run files: projection.csv, targets.csv, scenario.resolved.yaml, manifest.json."""
-    projection_frame(p, a).to_csv(folder / "projection.csv", index=False)
-    targets.to_csv(folder / "targets.csv", index=False)
-    write_scenario_record(folder, loaded, settings, timings)
 
 
 def manifest(loaded, settings: dict, timings: dict) -> dict:
@@ -241,5 +102,96 @@ def manifest(loaded, settings: dict, timings: dict) -> dict:
         "what_ifs": loaded.what_ifs,
         "sets": loaded.sets,
         "settings": settings,
-        "timings_seconds": {k: round(v, 6) for k, v in timings.items()},
+        "timings_seconds": {k: round(v, 6) for k, v in timings.items() if v is not None},
     }
+
+
+def write_scenario_record(folder: Path, loaded, settings: dict, timings: dict) -> None:
+    """``scenario.resolved.yaml`` and ``manifest.json``: what every results folder holds.
+    Unchanged by what-ifs or ``--set``, the resolved scenario is the file itself, comments kept."""
+    if loaded.what_ifs or loaded.sets or not loaded.text:
+        write_yaml(folder / "scenario.resolved.yaml", loaded.resolved)
+    else:
+        (folder / "scenario.resolved.yaml").write_text(loaded.text, encoding="utf-8")
+    write_json(folder / "manifest.json", manifest(loaded, settings, timings))
+
+
+def _run_files(folder: Path, prep, p, targets: pd.DataFrame, settings: dict, timings: dict):
+    """projection.csv, targets.csv, scenario.resolved.yaml, manifest.json."""
+    write_csv(folder / "projection.csv", tables.projection_frame(p, prep.arrays))
+    write_csv(folder / "targets.csv", targets)
+    write_scenario_record(folder, prep.loaded, settings, timings)
+
+
+# --------------------------------------------------------------------------- per command
+
+
+def write_run(out: Path, res) -> None:
+    a = res.prepared.arrays
+    with atomic_dir(out) as tmp:
+        settings = {"command": "run", "allocation": res.allocation}
+        _run_files(tmp, res.prepared, res.projection, tables.targets_frame(res.ledger, a.years), settings, res.timings)
+        write_csv(tmp / "limits.csv", tables.limits_frame(res.rules))
+
+
+def write_optimise(out: Path, res, export: Callable[[Path], None] | None = None) -> None:
+    from .records import optimise_record
+
+    opt, a = res.opt, res.prepared.arrays
+    with atomic_dir(out) as tmp:
+        targets = tables.targets_frame(opt.ledger, a.years, opt.movable)
+        settings = {"command": "optimise", "objective": opt.objective_name}
+        _run_files(tmp, res.prepared, opt.projection, targets, settings, opt.timings)
+        write_allocation(tmp / "allocation.csv", opt.grant, a)
+        write_csv(tmp / "marginal.csv", tables.marginal_frame(res.marginals))
+        write_csv(tmp / "limits.csv", tables.limits_frame(opt_rules(res)))
+        write_json(tmp / "solver.json", optimise_record(res)["solver"])
+        if export is not None:
+            export(tmp)
+
+
+def opt_rules(res):
+    from ..core.limits import check_rules
+
+    opt = res.opt
+    return check_rules(res.prepared.arrays, opt.grant, opt.projection)
+
+
+def write_allocation(path: Path, grant: np.ndarray, a) -> None:
+    """``allocation.csv`` at full precision (the shortest repr that reads back to the same
+    float), so ``run --allocation`` reproduces the optimiser's projection exactly."""
+    df = tables.allocation_frame(grant, a)
+    df.to_csv(path, index=False, encoding=CSV_ENCODING, float_format=None)
+
+
+def write_compare(out: Path, res) -> None:
+    from .records import comparison_frame
+
+    with atomic_dir(out) as tmp:
+        write_csv(tmp / "comparison.csv", comparison_frame(res))
+        settings = {
+            "command": "compare",
+            "objective": res.objective,
+            "allocations": [r.name for r in res.rows],
+        }
+        write_scenario_record(tmp, res.prepared.loaded, settings, {})
+
+
+def write_sweep(out: Path, res, budget_spec: str) -> None:
+    from .records import sweep_frames
+
+    summary, long = sweep_frames(res)
+    with atomic_dir(out) as tmp:
+        write_csv(tmp / "sweep.csv", summary)
+        write_csv(tmp / "sweep_allocations.csv", long)
+        settings = {"command": "sweep", "objective": res.objective, "budget": budget_spec}
+        write_scenario_record(tmp, res.prepared.loaded, settings, {})
+
+
+def write_failure(out: Path, error: Exception, save_model: Callable[[Path], None] | None) -> Path:
+    """A run folder for an internal error: ``error.json`` and, when there is one, the model."""
+    with atomic_dir(out) as tmp:
+        write_json(tmp / "error.json", {"status": "internal_error", "message": str(error)})
+        if save_model is not None:
+            save_model(tmp / "model.mps")
+    return out

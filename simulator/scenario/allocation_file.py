@@ -21,15 +21,28 @@ from .arrays import ScenarioArrays
 BUDGET_TOLERANCE = 1e-6
 
 
-def read_allocation(path: str | Path, a: ScenarioArrays) -> np.ndarray:
-    """Grant array (c, t, k) in canonical 亿元 from an allocation CSV."""
+def read_text(path: str | Path) -> str:
+    """A CSV's text: UTF-8 (with or without BOM) or GB18030/GBK, what Chinese Excel saves."""
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise InputError("no such file", file=file) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", file=file) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=file) from None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputError("not text in UTF-8 or GB18030/GBK", file=file)
+
+
+def read_allocation(path: str | Path, a: ScenarioArrays, *, check_budget: bool = True) -> np.ndarray:
+    """Grant array (c, t, k) in canonical 亿元 from an allocation CSV. ``check_budget``: reject
+    an allocation over a year's budget (``compare``); ``run`` reports it as a breach instead."""
+    file = str(path)
+    text = read_text(path)
     rows = list(csv.reader(text.splitlines()))
     if not rows:
         raise InputError("empty file; expected columns cluster, year, amount", file=file)
@@ -64,7 +77,7 @@ def read_allocation(path: str | Path, a: ScenarioArrays) -> np.ndarray:
             field="header",
             line=1,
         )
-    money = factor(a.fund_unit, "money")
+    money = a.fund_unit_factor
     grant = np.zeros((a.n_clusters, a.n_years, len(a.category_ids)))
     seen: set[tuple] = set()
     for n, row in enumerate(rows[1:], start=2):
@@ -138,14 +151,15 @@ def read_allocation(path: str | Path, a: ScenarioArrays) -> np.ndarray:
             )
         seen.add(key)
         grant[c, a.year_index(year), k] = amount * money_row
-    check_budget(grant, a, file)
+    if check_budget:
+        over_budget(grant, a, file)
     return grant
 
 
-def check_budget(grant: np.ndarray, a: ScenarioArrays, file: str) -> None:
+def over_budget(grant: np.ndarray, a: ScenarioArrays, file: str) -> None:
     """An allocation must not spend more than the year's budget (nor less if must-spend)."""
     spent = grant.sum(axis=(0, 2))
-    money = factor(a.fund_unit, "money")
+    money = a.fund_unit_factor
     for t in np.flatnonzero(spent > a.budget * (1 + BUDGET_TOLERANCE) + BUDGET_TOLERANCE):
         raise InputError(
             f"spends {spent[t] / money:g} {a.fund_unit} in {a.years[t]}, over the budget of "
@@ -156,8 +170,11 @@ def check_budget(grant: np.ndarray, a: ScenarioArrays, file: str) -> None:
 
 
 def write_allocation(path: Path, grant: np.ndarray, a: ScenarioArrays) -> None:
-    """Write ``cluster, year, amount, unit`` (+ ``category`` when the fund has categories)."""
-    money = factor(a.fund_unit, "money")
+    """Write ``cluster, year, amount, unit`` (+ ``category`` when the fund has categories).
+
+    Amounts at full precision (the shortest repr that reads back to the same float), so
+    ``run --allocation`` reproduces the optimiser's projection exactly."""
+    money = a.fund_unit_factor
     with_cat = a.category_ids != ("all",)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -172,7 +189,7 @@ def write_allocation(path: Path, grant: np.ndarray, a: ScenarioArrays) -> None:
                         [
                             cid,
                             int(a.years[t]),
-                            f"{amount:.6f}",
+                            repr(float(amount)),
                             a.fund_unit,
                             *([kid] if with_cat else []),
                         ]

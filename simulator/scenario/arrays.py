@@ -40,6 +40,7 @@ class ScenarioArrays:
 
     # the fund
     fund_unit: str
+    fund_unit_factor: float  # 亿元 per fund unit (the one place it is computed)
     fund_years: np.ndarray  # (t,) bool: grants allowed in this year
     budget: np.ndarray  # (t,) [亿元]; 0 outside fund years
     must_spend: bool
@@ -223,6 +224,7 @@ def compile_arrays(s: Scenario) -> ScenarioArrays:
         pipeline_widths=widths,
         pipeline_slopes=slopes,
         fund_unit=fund_unit,
+        fund_unit_factor=factor(fund_unit, "money"),
         fund_years=fy,
         budget=budget,
         must_spend=must_spend,

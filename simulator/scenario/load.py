@@ -239,6 +239,16 @@ def validate(data: Any, file: str, lines: LineMap | None = None) -> Scenario:
     return scenario
 
 
+def _blame_set(error: InputError, sets) -> InputError:
+    """An error in a field a ``--set`` changed names the ``--set``, not the file."""
+    for item in reversed(list(sets)):
+        path = item.split("=", 1)[0].strip()
+        field = error.field or ""
+        if field == path or field.startswith(path + "."):
+            return InputError(error.message, file=error.file, field=f"--set {item}")
+    return error
+
+
 def load(
     path: str | Path, what_ifs: list[str] | tuple = (), sets: list[str] | tuple = ()
 ) -> Loaded:
@@ -249,7 +259,10 @@ def load(
         raise InputError("a scenario file is a YAML mapping", file=file)
     data = merge_defaults(data)
     data = apply_overrides(data, file, list(what_ifs), list(sets))
-    scenario = validate(data, file, lines)
+    try:
+        scenario = validate(data, file, lines)
+    except InputErrors as exc:
+        raise InputErrors([_blame_set(e, sets) for e in exc.errors]) from None
     return Loaded(
         scenario,
         data,

@@ -1,0 +1,152 @@
+r"""The rules an allocation must keep, in one registry, checked on the projection (numpy).
+
+Two families:
+
+- **fund rules** (:data:`FUND_RULES`): the annual budget, spending all of it when the fund
+  must be spent, cluster and category shares of the year's budget, eligibility;
+- **physical limits** (:data:`LIMITS`): new industrial land, energy use and energy per value
+  added of the jurisdiction, per plan year, each an indicator of the projection::
+
+      new_land_limit[y]:          Σ_c (L[c,y] − L[c,y−1]) ≤ Λ_y           [亩]
+      energy_cap[y]:              Σ_c E[c,y] ≤ Ē_y                        [万tce]
+      energy_intensity_limit[y]:  Σ_c E[c,y] − ē_y · Σ_c V[c,y] ≤ 0      [tce/万元]
+
+The allocation model reads :data:`LIMITS` to write its rows; the post-solve audit, ``run
+--allocation`` and ``compare`` read :func:`check_rules`, so every command holds an allocation
+to the same rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..scenario.arrays import ScenarioArrays
+from ..units import DISPLAY, display_factor
+from .projection import Projection, available, scope_values
+
+#: relative tolerance of every rule (HiGHS's feasibility tolerance is 1e-7 absolute)
+TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A jurisdiction-wide upper limit on an indicator, per plan year."""
+
+    name: str  # the model's constraint family
+    field: str  # the scenario field
+    indicator: str  # the projection's indicator it bounds (a ratio: N − bound·D ≤ 0)
+    unit_kind: str
+    label: str  # planner words
+
+    def bound(self, a: ScenarioArrays) -> np.ndarray:
+        """(t,) bound in canonical units, NaN where the scenario sets none."""
+        return getattr(a, self.name)
+
+    def members(self, a: ScenarioArrays) -> np.ndarray:
+        """Clusters the limit covers: those with the baselines its indicator needs."""
+        return np.flatnonzero(available(a, self.indicator))
+
+
+LIMITS: tuple[Limit, ...] = (
+    Limit("new_land_limit", "limits.new_land", "new_land", "land", "new industrial land"),
+    Limit("energy_cap", "limits.energy_cap", "energy", "energy", "energy use"),
+    Limit(
+        "energy_intensity_limit",
+        "limits.energy_intensity",
+        "energy_intensity",
+        "intensity",
+        "energy per unit of value added",
+    ),
+)
+LIMIT_BY_NAME = {limit.name: limit for limit in LIMITS}
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """One rule in one year: the allocation's value against its bound, in display units."""
+
+    limit: str  # scenario field, e.g. limits.new_land, funds.shares.auto.min
+    year: int | None
+    value: float
+    bound: float
+    unit: str
+    sense: str  # "<=" or ">=" (or "==" for must-spend)
+    breached: bool
+
+
+def _over(value, bound) -> bool:
+    return bool(value > bound + TOLERANCE * max(1.0, abs(bound)))
+
+
+def _fund_checks(a: ScenarioArrays, grant: np.ndarray) -> list[RuleCheck]:
+    unit, money = a.fund_unit, a.fund_unit_factor
+    out = []
+    outside = grant[~a.fundable].sum() + grant[:, ~a.fund_years].sum()
+    if outside > TOLERANCE or (grant < -TOLERANCE).any():
+        out.append(RuleCheck("funds.eligible", None, outside / money, 0.0, unit, "<=", True))
+    for t in np.flatnonzero(a.fund_years):
+        year, b = int(a.years[t]), a.budget[t]
+        spent = grant[:, t, :].sum()
+        out.append(RuleCheck("funds.budget", year, spent / money, b / money, unit, "<=", _over(spent, b)))
+        if a.must_spend:
+            short = _over(b, spent)
+            out.append(RuleCheck("funds.must_spend", year, spent / money, b / money, unit, "==", short))
+        per_cluster = grant[:, t, :].sum(axis=1)
+        for c in np.flatnonzero(a.fundable & (a.share_min > 0)):
+            bound = a.share_min[c] * b
+            field = f"funds.shares.{a.cluster_ids[c]}.min"
+            breached = _over(bound, per_cluster[c])
+            out.append(RuleCheck(field, year, per_cluster[c] / money, bound / money, unit, ">=", breached))
+        for c in np.flatnonzero(a.fundable & (a.share_max < 1)):
+            bound = a.share_max[c] * b
+            field = f"funds.shares.{a.cluster_ids[c]}.max"
+            breached = _over(per_cluster[c], bound)
+            out.append(RuleCheck(field, year, per_cluster[c] / money, bound / money, unit, "<=", breached))
+        per_category = grant[:, t, :].sum(axis=0)
+        for k, kid in enumerate(a.category_ids):
+            field = f"funds.categories.{kid}.share"
+            if a.category_min[k] > 0:
+                bound = a.category_min[k] * b
+                breached = _over(bound, per_category[k])
+                out.append(RuleCheck(f"{field}.min", year, per_category[k] / money, bound / money, unit, ">=", breached))
+            if a.category_max[k] < 1:
+                bound = a.category_max[k] * b
+                breached = _over(per_category[k], bound)
+                out.append(RuleCheck(f"{field}.max", year, per_category[k] / money, bound / money, unit, "<=", breached))
+    return out
+
+
+def _limit_checks(a: ScenarioArrays, p: Projection, sample: int = 0) -> list[RuleCheck]:
+    out = []
+    for limit in LIMITS:
+        bound = limit.bound(a)
+        years = [t for t in range(1, a.n_years) if not np.isnan(bound[t])]
+        if not years:
+            continue
+        values = scope_values(p, limit.indicator, limit.members(a))[sample]
+        f = display_factor(limit.unit_kind)
+        for t in years:
+            out.append(
+                RuleCheck(
+                    limit.field,
+                    int(a.years[t]),
+                    float(values[t] * f),
+                    float(bound[t] * f),
+                    DISPLAY[limit.unit_kind],
+                    "<=",
+                    _over(values[t], bound[t]),
+                )
+            )
+    return out
+
+
+def check_rules(a: ScenarioArrays, grant: np.ndarray, p: Projection) -> list[RuleCheck]:
+    """Every rule of the scenario for ``grant`` (c, t, k) [亿元] and its projection ``p``."""
+    return _fund_checks(a, grant) + _limit_checks(a, p)
+
+
+def breaches(checks: list[RuleCheck]) -> list[str]:
+    """The breached rules in planner words: ``limits.new_land (2021)``."""
+    return [f"{c.limit} ({c.year})" if c.year is not None else c.limit for c in checks if c.breached]

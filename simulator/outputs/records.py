@@ -1,0 +1,132 @@
+"""The JSON documents of ``--json`` and ``solver.json``, and the compare and sweep tables:
+everything the console shows, as data. ``--json`` prints exactly one document."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from ..core.limits import breaches
+from ..core.targets import display
+from . import tables
+
+
+def frame_records(df: pd.DataFrame) -> list[dict]:
+    return json.loads(df.to_json(orient="records", force_ascii=False))
+
+
+def run_record(res, out) -> dict:
+    targets = tables.targets_frame(res.ledger, res.prepared.arrays.years)
+    limits = tables.limits_frame(res.rules)
+    from ..core.targets import weighted_shortfall
+
+    summary = {
+        "scenario": res.prepared.loaded.scenario.scenario.id,
+        "targets": len(res.prepared.specs),
+        "met": int(res.ledger.met[:, 0].sum()),
+        "weighted_shortfall": float(weighted_shortfall(res.ledger)[0]) if res.prepared.specs else 0.0,
+        "allocation": res.allocation,
+        "breaches": [f"{r.limit} ({r.year})" if r.year is not None else r.limit for r in res.breaches],
+        "out": str(out),
+    }
+    return {"summary": summary, "targets": frame_records(targets), "limits": frame_records(limits)}
+
+
+def optimise_record(res, out=None) -> dict:
+    """Everything ``optimise`` shows; ``["solver"]`` is ``solver.json``."""
+    opt = res.opt
+    a = res.prepared.arrays
+    table = tables.before_after(res.no_fund, opt.ledger, opt.movable, a.years)
+    marginal = frame_records(tables.marginal_frame(res.marginals))
+    solver = dict(res.solver)
+    first = opt.solution.aim_values[0] if opt.solution.aim_values else None
+    solver.update(
+        {
+            "binding": res.binding,
+            "marginal_values": {"budget": marginal, "limits": res.limit_marginals},
+            # the model's own first aim at the allocation: the optimum of the exported model
+            # (the later aims choose among its optima and never trade it away)
+            "objective_with_tie_breaks": first,
+            "exported_objective": first,
+        }
+    )
+    return {
+        "status": opt.status,
+        "scenario": res.prepared.loaded.scenario.scenario.id,
+        "objective_name": opt.objective_name,
+        "objective": opt.objective,
+        "targets_met": int(opt.ledger.met[:, 0].sum()),
+        "targets_met_without_fund": int(res.no_fund.met[:, 0].sum()),
+        "allocation": frame_records(tables.allocation_frame(opt.grant, a)),
+        "targets": frame_records(table),
+        "binding": res.binding,
+        "marginal": marginal,
+        "limit_marginals": res.limit_marginals,
+        "solver": solver,
+        "out": None if out is None else str(out),
+    }
+
+
+def comparison_frame(res) -> pd.DataFrame:
+    a = res.prepared.arrays
+    rows = []
+    for r in res.rows:
+        broken = breaches(r.rules)
+        row = {
+            "allocation": r.name,
+            "objective": r.objective,
+            "targets_met": int(r.ledger.met[:, 0].sum()),
+            "weighted_shortfall": r.weighted_shortfall,
+            "spent": r.grant.sum() / a.fund_unit_factor,
+            "feasible": not broken,
+            "breaks": "; ".join(broken),
+        }
+        for j, spec in enumerate(res.prepared.specs):
+            row[f"gap:{spec.id}"] = display(spec, r.ledger.gap[j, 0])[0]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def compare_record(res, out) -> dict:
+    return {"objective_name": res.objective, "rows": frame_records(comparison_frame(res)), "out": str(out)}
+
+
+def sweep_frames(res) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(``sweep.csv``: budget, objective, targets_met, status, spent, met:<target>…, <cluster>:<year>…;
+    ``sweep_allocations.csv``: budget, cluster, year, amount, unit)."""
+    a = res.prepared.arrays
+    money = a.fund_unit_factor
+    specs = res.prepared.specs
+    rows, long = [], []
+    for point in res.points:
+        budget = point.budget / money
+        row = {"budget": budget, "objective": np.nan, "targets_met": pd.NA, "status": point.status}
+        r = point.result
+        if r is not None:
+            row.update(
+                {
+                    "objective": r.objective,
+                    "targets_met": int(r.ledger.met[:, 0].sum()),
+                    "spent": r.grant.sum() / money,
+                    "solve_seconds": r.timings.get("solve_seconds"),
+                }
+            )
+            row.update({f"met:{s.id}": bool(r.ledger.met[j, 0]) for j, s in enumerate(specs)})
+            alloc = tables.allocation_frame(r.grant, a)
+            per = alloc.groupby(["cluster", "year"], sort=False).amount.sum()
+            row.update({f"{c}:{y}": v for (c, y), v in per.items()})
+            long.append(per.reset_index().assign(budget=budget, unit=a.fund_unit))
+        rows.append(row)
+    summary = pd.DataFrame(rows)
+    summary["targets_met"] = summary["targets_met"].astype("Int64")
+    columns = ["budget", "cluster", "year", "amount", "unit"]
+    long_df = pd.concat(long, ignore_index=True)[columns] if long else pd.DataFrame(columns=columns)
+    return summary, long_df
+
+
+def sweep_record(res, out) -> dict:
+    summary, _ = sweep_frames(res)
+    keep = [c for c in summary.columns if not (":" in c and not c.startswith("met:"))]
+    return {"objective_name": res.objective, "points": frame_records(summary[keep]), "out": str(out)}

@@ -1,0 +1,210 @@
+"""Results as tables (pandas DataFrames) with the contract columns, in display units.
+
+One function per table; the files (:mod:`.files`), the console (:mod:`.console`) and the JSON
+documents (:mod:`.records`) are all made from these, so every output shows the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+import pandas as pd
+
+from .. import indicators
+from ..core.limits import RuleCheck
+from ..core.projection import Projection, available, cluster_values, scope_values
+from ..core.targets import Ledger, display
+from ..scenario.arrays import ScenarioArrays
+from ..units import DISPLAY, display_factor
+
+
+def projection_frame(p: Projection, a: ScenarioArrays) -> pd.DataFrame:
+    """Long table ``cluster, indicator, year, value, unit`` (+ ``sample`` when n > 1).
+
+    Clusters, then the jurisdiction total as cluster ``total`` (where every cluster has the
+    indicator); values in display units. With a fund, the grant and the investment it
+    mobilises are included per fundable cluster, in the fund's unit.
+    """
+    n, nc, nt = p.primary["revenue"].shape
+    everyone = np.arange(nc)
+    blocks = []  # (labels (m,), indicator, unit, values (n, m, t))
+    for name in indicators.ALL:
+        ok = available(a, name)
+        if not ok.any():
+            continue
+        kind = indicators.kind(name)
+        values = cluster_values(p, name)[:, ok, :]
+        labels = [cid for cid, keep in zip(a.cluster_ids, ok, strict=True) if keep]
+        if ok.all():
+            values = np.concatenate([values, scope_values(p, name, everyone)[:, None, :]], 1)
+            labels.append("total")
+        blocks.append((labels, name, DISPLAY[kind], values * display_factor(kind)))
+    if p.grant.any():
+        money = 1 / a.fund_unit_factor
+        labels = [cid for cid, f in zip(a.cluster_ids, a.fundable, strict=True) if f]
+        for name, arr in (("grant", p.grant.sum(axis=2)), ("mobilised_investment", p.mobilised)):
+            values = np.broadcast_to(arr[a.fundable] * money, (n, len(labels), nt))
+            blocks.append((labels, name, a.fund_unit, values))
+    frames = [_long(*block, np.asarray(p.years)) for block in blocks]
+    df = pd.concat(frames, ignore_index=True).dropna(subset=["value"])
+    return df.drop(columns="sample") if n == 1 else df
+
+
+def _long(
+    labels: list[str], indicator: str, unit: str, values: np.ndarray, years: np.ndarray
+) -> pd.DataFrame:
+    """(n, m, t) values → long rows ordered by sample, label, year."""
+    n, m, nt = values.shape
+    return pd.DataFrame(
+        {
+            "cluster": np.tile(np.repeat(np.asarray(labels, dtype=object), nt), n),
+            "indicator": indicator,
+            "year": np.tile(years, n * m),
+            "value": values.reshape(-1),
+            "unit": unit,
+            "sample": np.repeat(np.arange(n), m * nt),
+        }
+    )
+
+
+TARGET_COLUMNS = [
+    "target_id",
+    "indicator",
+    "scope",
+    "year",
+    "required",
+    "projected",
+    "gap",
+    "met",
+    "unit",
+    "provenance",
+    "name",
+    "sense",
+    "gap_rel",
+    "shortfall_rel",
+    "stretch",
+    "stretch_met",
+    "first_met_year",
+    "earliest_year",
+    "weight",
+    "fund_can_move",
+]
+
+
+def targets_frame(
+    led: Ledger, years: np.ndarray, movable: np.ndarray | None = None, sample: int = 0
+) -> pd.DataFrame:
+    """One row per target: the contract columns first, then details."""
+    rows = []
+    for j, spec in enumerate(led.specs):
+        req, unit = display(spec, led.required[j, sample])
+        proj, _ = display(spec, led.projected[j, sample])
+        stretch, _ = display(spec, led.stretch_required[j, sample])
+        first = led.first_met[j, sample]
+        rows.append(
+            {
+                "target_id": spec.id,
+                "indicator": spec.indicator,
+                "scope": spec.scope,
+                "year": int(years[spec.t]),
+                "required": req,
+                "projected": proj,
+                "gap": proj - req,
+                "met": bool(led.met[j, sample]),
+                "unit": unit,
+                "provenance": spec.provenance,
+                "name": spec.name,
+                "sense": ">=" if spec.sense > 0 else "<=",
+                "gap_rel": (proj - req) / abs(req) if req else np.nan,
+                "shortfall_rel": led.shortfall[j, sample],
+                "stretch": stretch,
+                "stretch_met": bool(led.stretch_met[j, sample]) if not np.isnan(stretch) else None,
+                "first_met_year": int(years[first]) if first >= 0 else None,
+                "earliest_year": int(years[spec.first_t]),
+                "weight": spec.weight,
+                "fund_can_move": None if movable is None else bool(movable[j]),
+            }
+        )
+    df = pd.DataFrame(rows, columns=TARGET_COLUMNS)
+    for col in ("first_met_year", "earliest_year"):
+        df[col] = df[col].astype("Int64")
+    return df
+
+
+
+
+def limits_frame(rules: list[RuleCheck]) -> pd.DataFrame:
+    """``limit, year, value, bound, breached`` (+ ``unit, sense``): every rule of the fund and
+    the limits for one allocation, in display units."""
+    columns = ["limit", "year", "value", "bound", "breached", "unit", "sense"]
+    df = pd.DataFrame([asdict(r) for r in rules], columns=list(RuleCheck.__dataclass_fields__))
+    df = df[columns]
+    df["year"] = df["year"].astype("Int64")
+    return df
+
+
+def allocation_frame(grant: np.ndarray, a: ScenarioArrays) -> pd.DataFrame:
+    """``cluster, year, amount, unit`` (+ ``category`` when the fund has categories), in the
+    fund's unit: one row per fundable cluster, fund year and use."""
+    with_cat = a.category_ids != ("all",)
+    c = np.flatnonzero(a.fundable)
+    t = np.flatnonzero(a.fund_years)
+    k = np.arange(len(a.category_ids))
+    cc, tt, kk = (x.reshape(-1) for x in np.meshgrid(c, t, k, indexing="ij"))
+    df = pd.DataFrame(
+        {
+            "cluster": np.asarray(a.cluster_ids, dtype=object)[cc],
+            "year": a.years[tt].astype(int),
+            "amount": grant[cc, tt, kk] / a.fund_unit_factor,
+            "unit": a.fund_unit,
+        }
+    )
+    if with_cat:
+        df["category"] = np.asarray(a.category_ids, dtype=object)[kk]
+    return df
+
+
+def before_after(before: Ledger, after: Ledger, movable: np.ndarray, years) -> pd.DataFrame:
+    """Every target without the fund and with the allocation."""
+    rows = []
+    for j, spec in enumerate(after.specs):
+        req, unit = display(spec, after.required[j, 0])
+        b, _ = display(spec, before.projected[j, 0])
+        x, _ = display(spec, after.projected[j, 0])
+        rows.append(
+            {
+                "target_id": spec.id,
+                "name": spec.name,
+                "year": int(years[spec.t]),
+                "required": req,
+                "before": b,
+                "after": x,
+                "gap_before": b - req,
+                "gap_after": x - req,
+                "unit": unit,
+                "met_before": bool(before.met[j, 0]),
+                "met_after": bool(after.met[j, 0]),
+                "fund_can_move": bool(movable[j]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def marginal_frame(marginals: list) -> pd.DataFrame:
+    """``year, extra, unit, objective_change, targets_met_change, best_cluster, note`` (+ the
+    dual rate, the best cluster's amount and the horizon revenue it adds)."""
+    columns = [
+        "year",
+        "extra",
+        "unit",
+        "objective_change",
+        "targets_met_change",
+        "best_cluster",
+        "note",
+        "dual_rate",
+        "best_cluster_amount",
+        "horizon_revenue_gain",
+        "horizon_year",
+    ]
+    return pd.DataFrame([asdict(m) for m in marginals], columns=columns)

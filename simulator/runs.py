@@ -1,0 +1,282 @@
+"""The commands' work, as functions that return typed results: load the scenario, project,
+allocate, compare, sweep. No printing and no files here: :mod:`simulator.outputs` writes the
+results, :mod:`simulator.cli` prints them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .core.limits import RuleCheck, check_rules
+from .core.projection import Projection, project
+from .core.targets import Ledger, TargetSpec, compile_targets, ledger
+from .errors import InputError
+from .scenario import Loaded, ScenarioArrays, compile_arrays, load
+
+
+@dataclass
+class Prepared:
+    """A loaded scenario as arrays and target specs."""
+
+    loaded: Loaded
+    arrays: ScenarioArrays
+    specs: list[TargetSpec]
+    seconds: float
+
+
+def prepare(file, what_ifs=(), sets=(), *, needs_fund: bool = False) -> Prepared:
+    clock = time.perf_counter()
+    loaded = load(file, what_ifs, sets)
+    if needs_fund and loaded.scenario.funds is None:
+        raise InputError("the scenario has no fund to allocate", file=str(file), field="funds")
+    a = compile_arrays(loaded.scenario)
+    specs = compile_targets(loaded.scenario, a)
+    return Prepared(loaded, a, specs, time.perf_counter() - clock)
+
+
+# --------------------------------------------------------------------------- run
+
+
+@dataclass
+class RunResult:
+    prepared: Prepared
+    projection: Projection
+    reference: Projection  # without any fund
+    ledger: Ledger
+    grant: np.ndarray | None  # (c, t, k) [亿元], None without --allocation
+    allocation: str | None
+    rules: list[RuleCheck]  # every rule of the fund and the limits, for this allocation
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def breaches(self) -> list[RuleCheck]:
+        return [r for r in self.rules if r.breached]
+
+
+def run(file, what_ifs=(), sets=(), allocation: str | Path | None = None) -> RunResult:
+    from .scenario.allocation_file import read_allocation
+
+    prep = prepare(file, what_ifs, sets)
+    a = prep.arrays
+    grant = read_allocation(allocation, a, check_budget=False) if allocation else None
+    clock = time.perf_counter()
+    reference = project(a)
+    p = project(a, grant) if grant is not None else reference
+    led = ledger(p, prep.specs, reference)
+    rules = check_rules(a, p.grant, p) if grant is not None else _limits_only(a, p)
+    timings = {"load": prep.seconds, "project": time.perf_counter() - clock}
+    return RunResult(prep, p, reference, led, grant, str(allocation) if allocation else None, rules, timings)
+
+
+def _limits_only(a: ScenarioArrays, p: Projection) -> list[RuleCheck]:
+    """Without an allocation, the physical limits still say something about the projection."""
+    return [r for r in check_rules(a, p.grant, p) if r.limit.startswith("limits.")]
+
+
+# --------------------------------------------------------------------------- optimise
+
+
+@dataclass
+class OptimiseResult:
+    prepared: Prepared
+    opt: object  # allocation.optimise.Optimised
+    no_fund: Ledger
+    marginals: list  # allocation.marginal.Marginal
+    limit_marginals: list[dict]
+    binding: list[str]
+    solver: dict  # solver.json
+    exported: Path | None = None
+
+    @property
+    def status(self) -> str:
+        return self.opt.status
+
+
+def optimise(
+    file,
+    what_ifs=(),
+    sets=(),
+    objective: str = "shortfall",
+    *,
+    time_limit: float | None = None,
+    solver_log: str | None = None,
+    export_model: Callable[[object], None] | None = None,
+) -> OptimiseResult:
+    """Allocate the fund. ``export_model(highs_model)`` is called with the solved model before
+    the marginal re-solves change it."""
+    from .allocation import marginal
+    from .allocation.optimise import optimise as solve
+
+    prep = prepare(file, what_ifs, sets, needs_fund=True)
+    opt = solve(prep.arrays, prep.specs, objective, time_limit=time_limit, log=solver_log)
+    if export_model is not None:
+        export_model(opt.highs)
+    clock = time.perf_counter()
+    budget = marginal.budget_marginals(opt)
+    limits = marginal.limit_marginals(opt)
+    bind = marginal.binding(opt)
+    opt.timings["marginal_seconds"] = time.perf_counter() - clock
+    no_fund = ledger(opt.problem.reference, prep.specs)
+    return OptimiseResult(prep, opt, no_fund, budget, limits, bind, solver_record(opt))
+
+
+def solver_record(opt) -> dict:
+    import importlib.metadata as md
+
+    hm, sol = opt.highs, opt.solution
+    return {
+        "status": sol.status,
+        "objective": opt.objective,
+        "objective_name": opt.objective_name,
+        "aims": hm.compiled.aim_names,
+        "aim_values": sol.aim_values,
+        "stages_solved": sol.stages_solved,
+        "unique_optimum": sol.unique,
+        "mip_gap": sol.mip_gap,
+        "pipeline": opt.pipeline,
+        "solver": "HiGHS (highspy) via a Pyomo model",
+        "solver_version": hm.highs.version(),
+        "highspy_version": md.version("highspy"),
+        "pyomo_version": md.version("pyomo"),
+        "build_seconds": opt.timings.get("build_seconds"),
+        "handoff_seconds": opt.timings.get("handoff_seconds"),
+        "solve_seconds": opt.timings.get("solve_seconds"),
+        "marginal_seconds": opt.timings.get("marginal_seconds"),
+        "n_variables": len(hm.columns),
+        "n_constraints": len(hm.rows),
+        "n_nonzeros": hm.n_nonzeros,
+        "is_mip": hm.is_mip,
+        "audit": opt.checks,
+        "note": sol.note,
+    }
+
+
+# --------------------------------------------------------------------------- compare
+
+
+@dataclass
+class Compared:
+    name: str
+    grant: np.ndarray
+    ledger: Ledger
+    objective: float
+    weighted_shortfall: float
+    rules: list[RuleCheck]
+
+
+@dataclass
+class CompareResult:
+    prepared: Prepared
+    objective: str
+    rows: list[Compared]
+    movable: np.ndarray
+
+
+def compare(file, what_ifs=(), sets=(), objective="shortfall", allocations=(), *, time_limit=None):
+    from .allocation import strategies
+    from .allocation.objectives import objective_value
+    from .allocation.optimise import optimise as solve
+    from .allocation.problem import build_problem
+    from .core.targets import weighted_shortfall
+    from .scenario.allocation_file import read_allocation
+
+    prep = prepare(file, what_ifs, sets, needs_fund=True)
+    a, specs = prep.arrays, prep.specs
+    grants = {}
+    for name in allocations:  # read every file first: a bad one writes nothing
+        if name not in (*strategies.STRATEGIES, "optimised"):
+            grants[name] = read_allocation(name, a)
+    problem = build_problem(a, specs)
+    movable = np.array([d.movable for d in problem.targets], dtype=bool)
+    no_fund = ledger(problem.reference, specs)
+    rows = []
+    for name in allocations:
+        if name == "optimised":
+            grant = solve(a, specs, objective, time_limit=time_limit).grant
+        elif name in strategies.STRATEGIES:
+            grant = strategies.strategy(name, a, no_fund)
+        else:
+            grant = grants[name]
+        p = project(a, grant)
+        led = ledger(p, specs, problem.reference)
+        rows.append(
+            Compared(
+                name,
+                grant,
+                led,
+                objective_value(led, movable, objective),
+                float(weighted_shortfall(led, movable)[0]),
+                check_rules(a, grant, p),
+            )
+        )
+    return CompareResult(prep, objective, rows, movable)
+
+
+# --------------------------------------------------------------------------- sweep
+
+
+@dataclass
+class SweepResult:
+    prepared: Prepared
+    objective: str
+    points: list  # allocation.sweep.SweepPoint
+
+
+def sweep(
+    file,
+    what_ifs=(),
+    sets=(),
+    objective="shortfall",
+    budget_spec: str = "",
+    *,
+    time_limit=None,
+    progress: Callable[[int], None] | None = None,
+    on_length: Callable[[int], None] | None = None,
+) -> SweepResult:
+    from .allocation.optimise import optimise as solve
+    from .allocation.optimise import spending_is_forced
+    from .allocation.sweep import budgets
+    from .allocation.sweep import sweep as run_sweep
+    from .errors import InfeasibleError
+
+    prep = prepare(file, what_ifs, sets, needs_fund=True)
+    a = prep.arrays
+    try:
+        values = budgets(budget_spec, a.fund_unit_factor)
+    except ValueError as exc:
+        raise InputError(str(exc), field="--budget") from None
+    if on_length:
+        on_length(len(values))
+    # with forced spending the relaxed pipeline may fill out of order at some budget: the
+    # ordered model (a MIP) stays exact at every budget
+    forced = spending_is_forced(a)
+    try:
+        opt = solve(
+            a,
+            prep.specs,
+            objective,
+            ordered=True if forced else None,
+            budget_ceiling=float(values.max()),
+            time_limit=time_limit,
+        )
+    except InfeasibleError:
+        # the scenario's own budget is infeasible: sweep from a model at the largest budget
+        import dataclasses
+
+        budget = a.budget.copy()
+        budget[a.fund_years] = values.max()
+        opt = solve(
+            dataclasses.replace(a, budget=budget),
+            prep.specs,
+            objective,
+            ordered=True if forced else None,
+            budget_ceiling=float(values.max()),
+            time_limit=time_limit,
+        )
+    points = list(run_sweep(opt, values, progress=progress))
+    return SweepResult(prep, objective, points)
