@@ -10,6 +10,7 @@ except the run folder of an internal error, which keeps the model for the bug re
 from __future__ import annotations
 
 import functools
+import gc
 import sys
 from pathlib import Path
 
@@ -42,6 +43,10 @@ class Group(click.Group):
 @click.version_option(__version__, prog_name="simulator")
 def main():
     """Industrial-target scenario simulator: project a plan, check its targets, split its fund."""
+    # A command is a short process that builds large trees of small objects (YAML, the model)
+    # and frees almost nothing before it ends: the cyclic collector's passes cost a third of
+    # the run at 1,000 clusters and find nothing to collect. Reference counting still frees.
+    gc.disable()
 
 
 def scenario_options(f):

@@ -70,7 +70,9 @@ def run(file, what_ifs=(), sets=(), allocation: str | Path | None = None) -> Run
     led = ledger(p, prep.specs, reference)
     rules = check_rules(a, p.grant, p) if grant is not None else _limits_only(a, p)
     timings = {"load": prep.seconds, "project": time.perf_counter() - clock}
-    return RunResult(prep, p, reference, led, grant, str(allocation) if allocation else None, rules, timings)
+    return RunResult(
+        prep, p, reference, led, grant, str(allocation) if allocation else None, rules, timings
+    )
 
 
 def _limits_only(a: ScenarioArrays, p: Projection) -> list[RuleCheck]:

@@ -34,8 +34,7 @@ def audit(
         err = np.abs(predicted_revenue - projected) / np.maximum(1.0, np.abs(projected))
         if err.max() > TOLERANCE:
             raise AuditError(
-                f"the model predicted revenue {err.max():.2e} (relative) away from the "
-                "projection"
+                f"the model predicted revenue {err.max():.2e} (relative) away from the projection"
             )
         checks.append("model's predicted revenue equals the projection (1e-6)")
     return checks

@@ -50,7 +50,9 @@ def conflict(con, model) -> dict | None:
     fields = _fields()
     if family not in fields:
         return None
-    index = con.index()
+    from .model import row_key
+
+    index = row_key(con)
     index = index if isinstance(index, tuple) else (index,)
     field = fields[family].format(*index)
     years = [int(i) for i in index if isinstance(i, int)]
@@ -125,11 +127,15 @@ def diagnose(pr: AllocationProblem, hm: HighsModel) -> InfeasibleError:
     rows = irreducible(hm, candidates, start)
     conflicts = [named[i] for i in rows]
     excess = no_fund_excess(pr)
-    least = smallest_budget(pr, hm) if any(c["field"] == "funds.budget" for c in conflicts) else None
+    least = (
+        smallest_budget(pr, hm) if any(c["field"] == "funds.budget" for c in conflicts) else None
+    )
     a = pr.arrays
-    parts = ["these cannot all hold: " + "; ".join(c["name"] for c in conflicts)] if conflicts else [
-        "the hard constraints cannot all hold"
-    ]
+    parts = (
+        ["these cannot all hold: " + "; ".join(c["name"] for c in conflicts)]
+        if conflicts
+        else ["the hard constraints cannot all hold"]
+    )
     parts += [text for _, text in excess]
     if least is not None:
         text = ", ".join(f"{y}: {b:.6g}" for y, b in least.items())
@@ -161,13 +167,15 @@ def smallest_budget(pr: AllocationProblem, hm: HighsModel) -> dict | None:
     sol = elastic.solve()
     if sol.status != "optimal":
         return None
-    cols, _ = elastic.block("v_extra_budget")
+    cols, _ = elastic.block("v_extra_budget")  # one per fund year, in order
     extra = np.maximum(sol.x[cols], 0.0)
     if extra.max() <= 1e-9:
         return None  # money is not what is short
     money = a.fund_unit_factor
     need = (a.budget[pr.years] + extra) / money
-    original = {con: mult * a.budget[pr.years[pos]] for con, (pos, mult) in hm.model.budget_rows.items()}
+    original = {
+        con: mult * a.budget[pr.years[pos]] for con, (pos, mult) in hm.model.budget_rows.items()
+    }
     for bump in (1.0, 1.001, 1.01, 1.05):
         budget = np.array([round_up(b * bump) for b in need])
         hm.set_rhs(

@@ -63,7 +63,10 @@ def _dual_rate(opt: Optimised, position: int) -> float | None:
     if not sol.has_duals or sol.stages_solved < 1:
         return None
     rows = [(con, mult) for con, (pos, mult) in opt.model.budget_rows.items() if pos == position]
-    rate = sum(opt.highs.dual(sol, con) * mult for con, mult in rows) * opt.problem.arrays.fund_unit_factor
+    rate = (
+        sum(opt.highs.dual(sol, con) * mult for con, mult in rows)
+        * opt.problem.arrays.fund_unit_factor
+    )
     # a minimised first aim (shortfall, worst) improves as it falls
     return _zero(-rate if AIMS[opt.highs.compiled.aim_names[0]] < 0 else rate)
 
@@ -72,10 +75,8 @@ def _resolve(opt: Optimised, position: int, step: float):
     """The allocation with ``step`` [亿元] more in fund year ``position``, nothing taken back."""
     hm, pr = opt.highs, opt.problem
     a = pr.arrays
-    cols, keys = hm.block("v_grant")
-    cluster = {c: i for i, c in enumerate(a.cluster_ids)}
-    category = {k: i for i, k in enumerate(a.category_ids)}
-    floor = np.array([opt.grant[cluster[c], a.year_index(t), category[k]] for c, t, k in keys])
+    cols, _ = hm.block("v_grant")
+    floor = opt.grant[np.ix_(pr.clusters, pr.years)].reshape(-1)
     rows = {con: mult for con, (pos, mult) in opt.model.budget_rows.items() if pos == position}
     budget = a.budget[pr.years[position]]
     hm.set_column_bounds(cols, floor, np.full(len(cols), np.inf))
@@ -106,8 +107,17 @@ def budget_marginals(opt: Optimised, delta: float | None = None) -> list[Margina
     out = []
     for pos, t in enumerate(pr.years):
         entry = Marginal(
-            int(a.years[t]), extra, a.fund_unit, _dual_rate(opt, pos), None, None, None, 0.0,
-            0.0, int(a.years[last]), "",
+            int(a.years[t]),
+            extra,
+            a.fund_unit,
+            _dual_rate(opt, pos),
+            None,
+            None,
+            None,
+            0.0,
+            0.0,
+            int(a.years[last]),
+            "",
         )
         grant, note = _resolve(opt, pos, extra * money)
         if grant is None:
@@ -122,10 +132,14 @@ def budget_marginals(opt: Optimised, delta: float | None = None) -> list[Margina
         value = objective_value(led, opt.movable, opt.objective_name)
         added = (grant - opt.grant).sum(axis=(1, 2)) / money
         best = int(np.argmax(added))
-        entry.objective_change = _zero(improvement(opt.objective_name, opt.objective, value), opt.objective)
+        entry.objective_change = _zero(
+            improvement(opt.objective_name, opt.objective, value), opt.objective
+        )
         entry.targets_met_change = int(led.met[:, 0].sum()) - base_met
         revenue = scope_values(p, "revenue", everyone)[0, last]
-        entry.horizon_revenue_gain = float(_zero(revenue - base_revenue, base_revenue) * display_factor("money"))
+        entry.horizon_revenue_gain = float(
+            _zero(revenue - base_revenue, base_revenue) * display_factor("money")
+        )
         if added[best] > ZERO * extra:
             entry.best_cluster = a.cluster_ids[best]
             entry.best_cluster_amount = float(min(added[best], extra))
@@ -139,7 +153,9 @@ def _note(entry: Marginal, spent: float, extra: float, forced: bool, broken: lis
         return "not exact: the re-solved allocation breaks " + ", ".join(broken)
     change = entry.objective_change or 0.0
     if change < 0:
-        why = "it must be spent (must_spend or minimum shares)" if forced else "of the rules it meets"
+        why = (
+            "it must be spent (must_spend or minimum shares)" if forced else "of the rules it meets"
+        )
         return f"harm: one more unit makes the objective worse, because {why}"
     if spent <= ZERO * extra:
         return "not spent: nothing it could buy improves the objective"
@@ -155,7 +171,10 @@ def limit_marginals(opt: Optimised) -> list[dict]:
     out = []
     sol = opt.solution
     for limit in LIMITS:
-        for y, con in getattr(opt.model, limit.name).items():
+        from .model import row_key
+
+        for con in getattr(opt.model, limit.name).values():
+            y = row_key(con)
             rate = opt.highs.dual(sol, con) if sol.has_duals else None
             slack = opt.highs.slack(sol, con)
             scale = max(1.0, abs(opt.highs.rhs(con)))

@@ -66,18 +66,11 @@ def movable_mask(pr: AllocationProblem) -> np.ndarray:
 
 
 def _read(hm: HighsModel, sol: Solution, name: str, pr: AllocationProblem, shape) -> np.ndarray:
-    """A Var block's values as an array over (all clusters, all years[, categories])."""
-    a = pr.arrays
-    cols, keys = hm.block(name)
+    """A (fundable cluster, fund year[, use]) Var block's values on (all clusters, all years
+    [, uses])."""
+    cols, block_shape = hm.block(name)
     out = np.zeros(shape)
-    if not keys:
-        return out
-    cluster = {c: i for i, c in enumerate(a.cluster_ids)}
-    idx = [np.array([cluster[k[0]] for k in keys]), np.array([a.year_index(k[1]) for k in keys])]
-    if len(shape) == 3:
-        category = {k: i for i, k in enumerate(a.category_ids)}
-        idx.append(np.array([category[k[2]] for k in keys]))
-    out[tuple(idx)] = sol.x[cols]
+    out[np.ix_(pr.clusters, pr.years)] = sol.x[cols].reshape(block_shape)
     return out
 
 
@@ -203,7 +196,8 @@ def optimise(
     True/False force it. ``budget_ceiling`` [亿元/yr]: the largest annual budget a later sweep
     will set. ``time_limit`` [s] bounds all the solves together."""
     clock = time.perf_counter()
-    pr = build_problem(a, specs, budget_ceiling)
+    with paused_gc():
+        pr = build_problem(a, specs, budget_ceiling)
     check_hard_targets(pr)
     check_fixed_limits(pr)
     problem_seconds = time.perf_counter() - clock

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..core import response
 from ..core.limits import LIMITS, Limit
-from ..core.linear import LinearForm, cluster_forms, indicator_form, limit_form, target_row
+from ..core.linear import LinearForm, cluster_forms, limit_form, target_row
 from ..core.projection import Projection, project
 from ..core.targets import TargetSpec, required, values_at
 from ..scenario.arrays import ScenarioArrays
@@ -88,41 +88,61 @@ class AllocationProblem:
         return self.reference.n_samples
 
 
-def fund_row(
-    form: LinearForm,
+def fund_rows(
+    forms: list[LinearForm],
     a: ScenarioArrays,
     kernel: np.ndarray,
     reference: Projection,
     clusters: np.ndarray,
     years: np.ndarray,
-) -> Row:
-    """Push a linear form through the response Jacobian onto u[c, s] (fundable c, fund year s).
-
-    Works on the form's own terms only, so a row costs O(terms × years), not O(clusters).
-    """
+) -> list[Row]:
+    """Push linear forms through the response Jacobian onto u[c, s] (fundable c, fund year s),
+    all at once: one pass of numpy over every form's terms, O(terms × fund years)."""
+    nf, ny = len(clusters), len(years)
     position = np.full(a.n_clusters, -1)
-    position[clusters] = np.arange(len(clusters))
+    position[clusters] = np.arange(nf)
+    parts = {p: ([], [], [], []) for p in ("revenue", "investment", "tech_investment")}
+    for owner, form in enumerate(forms):
+        for primary, (c, t, k) in form.terms.items():
+            bucket = parts[primary]
+            for store, x in zip(bucket, (np.full(len(c), owner), c, t, k), strict=True):
+                store.append(x)
+    consts = np.zeros((len(forms), reference.n_samples))
     keys, values = [], []
-    for primary, (c, t, k) in form.terms.items():
+    for primary, (owner, c, t, k) in parts.items():
+        if not owner:
+            continue
+        owner, c, t, k = (np.concatenate(x) for x in (owner, c, t, k))
+        for n in range(reference.n_samples):  # the no-fund value of each form, per future
+            np.add.at(consts[:, n], owner, k * reference.primary[primary][n, c, t])
         keep = position[c] >= 0
-        c, t, k = c[keep], t[keep], k[keep]
+        owner, c, t, k = owner[keep], c[keep], t[keep], k[keep]
         if primary == "revenue":  # ∂R[c,t]/∂u[c,s] = K[c,t,s]
             contrib = k[:, None] * kernel[c, t][:, years]
         else:  # ∂I[c,t]/∂u[c,s] = δ_ts; ∂TI/∂u = θ_c δ_ts
             scale = k if primary == "investment" else k * a.tech_share[c]
             contrib = scale[:, None] * (t[:, None] == years[None, :])
-        keys.append(
-            np.repeat(position[c], len(years)) * len(years) + np.tile(np.arange(len(years)), len(c))
-        )
+        cell = (owner * nf + position[c])[:, None] * ny + np.arange(ny)[None, :]
+        keys.append(cell.reshape(-1))
         values.append(contrib.reshape(-1))
-    const = np.asarray(form.evaluate(reference.primary), dtype=float).reshape(-1)
-    if not keys:
-        return Row(const, np.zeros(0, int), np.zeros(0, int), np.zeros(0))
-    unique, inverse = np.unique(np.concatenate(keys), return_inverse=True)
-    coef = np.bincount(inverse, weights=np.concatenate(values))
-    nonzero = coef != 0
-    unique, coef = unique[nonzero], coef[nonzero]
-    return Row(const, unique // len(years), unique % len(years), coef)
+    if keys:
+        unique, inverse = np.unique(np.concatenate(keys), return_inverse=True)
+        coef = np.bincount(inverse, weights=np.concatenate(values))
+        nonzero = coef != 0
+        unique, coef = unique[nonzero], coef[nonzero]
+    else:
+        unique, coef = np.zeros(0, np.int64), np.zeros(0)
+    owner = unique // (nf * ny)
+    bounds = np.searchsorted(owner, np.arange(len(forms) + 1))
+    return [
+        Row(consts[i], (unique[lo:hi] // ny) % nf, unique[lo:hi] % ny, coef[lo:hi])
+        for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+    ]
+
+
+def fund_row(form: LinearForm, a, kernel, reference, clusters, years) -> Row:
+    """One form's row (see :func:`fund_rows`)."""
+    return fund_rows([form], a, kernel, reference, clusters, years)[0]
 
 
 def largest_effective(a: ScenarioArrays, clusters, years, budget_ceiling: float | None = None):
@@ -133,16 +153,20 @@ def largest_effective(a: ScenarioArrays, clusters, years, budget_ceiling: float 
     return response.effective_investment(raw, a)[np.ix_(clusters, years)]
 
 
-def _target(spec, a, reference, factor, row_of, u_max) -> TargetData:
-    base = values_at(reference, spec)[:, 0] if spec.kind != "count" else np.zeros(1)
-    req = np.asarray(required(spec, base), dtype=float)
+def _forms(spec: TargetSpec, required_level: float, factor, reference):
+    """The target's linear forms: one per member cluster for a count target, else one."""
     if spec.kind == "count":
-        rows = [row_of(f) for f in cluster_forms(spec, factor)]
+        return cluster_forms(spec, factor), None
+    tr = target_row(spec, required_level, factor, reference)
+    return [tr.form], tr
+
+
+def _target(spec, req, tr, rows, u_max) -> TargetData:
+    if spec.kind == "count":
         movable = any(r.movable for r in rows)
         norm = np.maximum(np.abs(req), 1.0)
         return TargetData(spec, req, None, req, norm, rows, movable, 1.0)
-    tr = target_row(spec, float(req[0]), factor, reference)
-    row = row_of(tr.form)
+    row = rows[0]
     worst = spec.sense * (tr.rhs - row.const[0]) + np.sum(
         np.maximum(0.0, -spec.sense * row.coef) * u_max[row.c, row.s]
     )
@@ -164,17 +188,41 @@ def build_problem(
     kernel = response.revenue_kernel(a)
     u_max = largest_effective(a, clusters, years, budget_ceiling)
 
-    def row_of(form: LinearForm) -> Row:
-        return fund_row(form, a, kernel, reference, clusters, years)
-
-    targets = [_target(spec, a, reference, factor, row_of, u_max) for spec in specs]
-    limits = []
+    required_levels, forms, owners, built = [], [], [], []
+    for i, spec in enumerate(specs):
+        base = values_at(reference, spec)[:, 0] if spec.kind != "count" else np.zeros(1)
+        req = np.asarray(required(spec, base), dtype=float)
+        spec_forms, tr = _forms(spec, float(req[0]), factor, reference)
+        required_levels.append(req)
+        built.append(tr)
+        forms += spec_forms
+        owners += [i] * len(spec_forms)
+    limit_keys = []
     for limit in LIMITS:
         bound = limit.bound(a)
         for t in range(1, a.n_years):
             if not np.isnan(bound[t]):
                 form, rhs = limit_form(limit.indicator, limit.members(a), t, factor, bound[t])
-                limits.append(LimitData(limit, int(a.years[t]), row_of(form), rhs))
+                forms.append(form)
+                owners.append(-1)
+                limit_keys.append((limit, int(a.years[t]), rhs))
+    rows = fund_rows(forms, a, kernel, reference, clusters, years)
+    owners = np.asarray(owners)
+    targets = [
+        _target(
+            spec,
+            required_levels[i],
+            built[i],
+            [rows[k] for k in np.flatnonzero(owners == i)],
+            u_max,
+        )
+        for i, spec in enumerate(specs)
+    ]
+    limit_rows = [rows[k] for k in np.flatnonzero(owners == -1)]
+    limits = [
+        LimitData(lim, year, row, rhs)
+        for (lim, year, rhs), row in zip(limit_keys, limit_rows, strict=True)
+    ]
     # fund effect: fund-induced revenue summed over the plan years plus the investment itself
     effect = kernel[clusters][:, :, years].sum(axis=1) + 1.0
     return AllocationProblem(a, reference, clusters, years, kernel, targets, limits, effect)

@@ -1,14 +1,12 @@
 r"""Hand the Pyomo model to HiGHS, solve its aims lexicographically, read the answer back.
 
-**Hand-off.** Every constraint and aim of the model is built as a Pyomo ``LinearExpression``
-(:func:`simulator.allocation.model.linear`), so the matrix is read straight off the model:
-columns are the model's variables in declaration order (a contiguous block per ``Var``),
-rows its active constraints in declaration order, each row its expression's coefficients and
-its bounds minus the expression's constant. That is what Pyomo's
-``LinearStandardFormCompiler`` computes for such a model (a test checks the two agree on
-every shipped plan), without its general expression walker, which cost more than HiGHS's own
-solve at 1,000 clusters (docs/performance.md). A model with any other kind of expression
-goes through the compiler.
+**Hand-off.** The model's columns are its variables in declaration order (``m.columns``, a
+contiguous block per ``Var``); its rows are its constraint families in declaration order. A
+family built from arrays (a ``MatrixConstraint``, :func:`simulator.allocation.model._rows`)
+hands over its CSR arrays as they are; any other family is read row by row from its
+``LinearExpression`` bodies. A test checks the result against each row's own Pyomo body and
+bounds. Pyomo's general expression walker (``LinearStandardFormCompiler``) cost more than
+HiGHS's own solve at 1,000 clusters (docs/performance.md).
 
 **Stages.** The model's aims (``m.aims``) are solved in order on one persistent ``Highs``
 object, each re-solve warm-started (from the last basis for an LP, the last solution for a
@@ -36,6 +34,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import highspy
 import numpy as np
@@ -116,50 +115,42 @@ class NotLinearModel(Exception):
     """A constraint or aim that is not a single LinearExpression (use Pyomo's compiler)."""
 
 
-def _bounds(datas) -> tuple[np.ndarray, np.ndarray]:
-    pairs = [v.bounds for v in datas]
-    lo = np.array([-INF if b[0] is None else b[0] for b in pairs], dtype=float)
-    hi = np.array([INF if b[1] is None else b[1] for b in pairs], dtype=float)
-    return lo, hi
-
-
 class Compiled:
-    """The model as matrices: columns per Var block, rows per constraint, one cost per aim."""
+    """The model as matrices: its columns (``m.columns``), its rows (every active constraint
+    family, in declaration order) and one cost vector per aim."""
 
     def __init__(self, model: pyo.ConcreteModel):
-        self.columns: list = []
-        self.blocks: dict[str, tuple[int, list]] = {}  # Var name → (first column, keys)
-        lower, upper, integer = [], [], []
-        for var in model.component_objects(pyo.Var, active=True, descend_into=True):
-            keys = list(var.keys())
-            datas = [var[k] for k in keys]
-            self.blocks[var.local_name] = (len(self.columns), keys)
-            self.columns.extend(datas)
-            lo, hi = _bounds(datas)
-            lower.append(lo)
-            upper.append(hi)
-            integer.append(np.full(len(datas), bool(datas) and datas[0].is_integer()))
-        cat = lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)  # noqa: E731
-        self.lower, self.upper, self.integer = cat(lower, float), cat(upper, float), cat(integer, bool)
-        column_of = {id(v): i for i, v in enumerate(self.columns)}
+        self.columns = model.columns
+        self.blocks = model.blocks
+        self.lower = np.concatenate([b[0] for b in model.column_bounds])
+        self.upper = np.concatenate([b[1] for b in model.column_bounds])
+        self.integer = np.concatenate([b[2] for b in model.column_bounds]).astype(bool)
+        column_of = None
         self.rows: list = []
-        starts, index, value, row_lo, row_hi = [0], [], [], [], []
-        for con in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
-            lb, body, ub = con.to_bounded_expression()
-            if type(body) is not LinearExpression:
-                raise NotLinearModel(con.name)
-            const = float(body.constant)
-            index.extend(column_of[id(v)] for v in body.linear_vars)
-            value.extend(body.linear_coefs)
-            starts.append(len(index))
-            row_lo.append(-INF if lb is None else float(lb) - const)
-            row_hi.append(INF if ub is None else float(ub) - const)
-            self.rows.append(con)
-        self.starts = np.asarray(starts, dtype=np.int32)
-        self.index = np.asarray(index, dtype=np.int32)
-        self.value = np.asarray(value, dtype=float)
-        self.row_lower = np.asarray(row_lo, dtype=float)
-        self.row_upper = np.asarray(row_hi, dtype=float)
+        starts, index, value, row_lo, row_hi = [np.zeros(1, np.int64)], [], [], [], []
+        nnz = 0
+        for con in model.component_objects(pyo.Constraint, active=True, descend_into=True):
+            if hasattr(con, "matrix"):  # a family built from arrays (model._rows)
+                data, idx, ptr, lo, hi = con.matrix
+                self.rows.extend(con.values())
+            else:  # any other family: read its expressions
+                column_of = column_of or {id(v): i for i, v in enumerate(self.columns)}
+                data, idx, ptr, lo, hi = _expression_rows(con, column_of)
+                self.rows.extend(con.values())
+            value.append(data)
+            index.append(idx)
+            starts.append(ptr[1:] + nnz)
+            row_lo.append(lo)
+            row_hi.append(hi)
+            nnz += len(data)
+        self.starts = np.concatenate(starts).astype(np.int32)
+        self.index = np.concatenate(index).astype(np.int32) if index else np.zeros(0, np.int32)
+        self.value = np.concatenate(value).astype(float) if value else np.zeros(0)
+        self.row_lower = np.concatenate(row_lo).astype(float) if row_lo else np.zeros(0)
+        self.row_upper = np.concatenate(row_hi).astype(float) if row_hi else np.zeros(0)
+        self.row_lower[np.isneginf(self.row_lower)] = -INF
+        self.row_upper[np.isposinf(self.row_upper)] = INF
+        column_of = column_of or {id(v): i for i, v in enumerate(self.columns)}
         self.aims = [self._aim(obj, column_of) for obj in model.aims]
         self.aim_names = [obj.local_name for obj in model.aims]
 
@@ -175,6 +166,28 @@ class Compiled:
     @property
     def n_nonzeros(self) -> int:
         return len(self.index)
+
+
+def _expression_rows(con, column_of):
+    """(data, indices, indptr, lower, upper) of a family whose rows are LinearExpressions."""
+    data, idx, ptr, lo, hi = [], [], [0], [], []
+    for row in con.values():
+        lb, body, ub = row.to_bounded_expression()
+        if type(body) is not LinearExpression:
+            raise NotLinearModel(row.name)
+        const = float(body.constant)
+        idx.extend(column_of[id(v)] for v in body.linear_vars)
+        data.extend(body.linear_coefs)
+        ptr.append(len(idx))
+        lo.append(-INF if lb is None else float(lb) - const)
+        hi.append(INF if ub is None else float(ub) - const)
+    return (
+        np.asarray(data, float),
+        np.asarray(idx, np.int32),
+        np.asarray(ptr),
+        np.asarray(lo),
+        np.asarray(hi),
+    )
 
 
 class HighsModel:
@@ -238,9 +251,9 @@ class HighsModel:
             if i is None:
                 continue
             if self.rhs_lower[i] > -INF:
-                self.rhs_lower[i] = value - float(con.body.constant)
+                self.rhs_lower[i] = value
             if self.rhs_upper[i] < INF:
-                self.rhs_upper[i] = value - float(con.body.constant)
+                self.rhs_upper[i] = value
             idx.append(i)
             lo.append(self.rhs_lower[i])
             up.append(self.rhs_upper[i])
@@ -271,25 +284,23 @@ class HighsModel:
             self._face = None
 
     def _keep_optimal_face(self, sol, x: np.ndarray) -> None:
-        """Restrict the LP to the optimal face of the aim just solved: every nonbasic column
-        and inequality row with a nonzero reduced cost stays where it is (at its bound). The
-        feasible set is then exactly the set of optima, so the next aim cannot trade any of
-        this one away."""
-        basis = self.highs.getBasis()
-        basic = highspy.HighsBasisStatus.kBasic
-        col_dual, row_dual = np.asarray(sol.col_dual), np.asarray(sol.row_dual)
-        col_nb = np.array([s != basic for s in basis.col_status])
-        row_nb = np.array([s != basic for s in basis.row_status])
-        cols = np.flatnonzero(col_nb & (np.abs(col_dual) > DUAL_TOLERANCE)).astype(np.int32)
-        rows = np.flatnonzero(row_nb & (np.abs(row_dual) > DUAL_TOLERANCE)).astype(np.int32)
-        rows = rows[rows < self.n_base_rows]
+        """Restrict the LP to the optimal face of the aim just solved: every column and row
+        with a nonzero reduced cost (so nonbasic, at a bound) stays where it is. The feasible
+        set is then exactly the set of optima, so the next aim cannot trade any of this one
+        away."""
+        zero_cols, zero_rows = self._zero_duals(sol)
+        cols = np.flatnonzero(~zero_cols).astype(np.int32)
+        rows = np.flatnonzero(~zero_rows[: self.n_base_rows]).astype(np.int32)
         activity = np.asarray(sol.row_value)[rows]
         if len(cols):
             self.highs.changeColsBounds(len(cols), cols, x[cols], x[cols])
         if len(rows):
             self.highs.changeRowsBounds(len(rows), rows, activity, activity)
         previous = self._face or (np.zeros(0, np.int32), np.zeros(0, np.int32))
-        self._face = (np.union1d(previous[0], cols).astype(np.int32), np.union1d(previous[1], rows).astype(np.int32))
+        self._face = (
+            np.union1d(previous[0], cols).astype(np.int32),
+            np.union1d(previous[1], rows).astype(np.int32),
+        )
 
     # ----------------------------------------------------------------- solving
 
@@ -304,21 +315,19 @@ class HighsModel:
         status = self.highs.getModelStatus()
         return STATUS.get(status, "error")
 
-    def _unique(self) -> bool:
-        """Is the LP optimum unique? (No nonbasic variable or inequality with zero reduced cost.)"""
-        basis = self.highs.getBasis()
-        if not basis.valid:
-            return False
-        sol = self.highs.getSolution()
-        basic = highspy.HighsBasisStatus.kBasic
-        col_nonbasic = np.array([s != basic for s in basis.col_status])
-        row_nonbasic = np.array([s != basic for s in basis.row_status])
-        lp = self.highs.getLp()
-        col_free = np.asarray(lp.col_upper_) > np.asarray(lp.col_lower_)
-        row_free = np.asarray(lp.row_upper_) > np.asarray(lp.row_lower_)
-        cols = np.abs(np.asarray(sol.col_dual))[col_nonbasic & col_free]
-        rows = np.abs(np.asarray(sol.row_dual))[row_nonbasic & row_free]
-        return bool((cols > DUAL_TOLERANCE).all() and (rows > DUAL_TOLERANCE).all())
+    def _zero_duals(self, sol) -> tuple[np.ndarray, np.ndarray]:
+        """(columns, rows) whose reduced cost is zero (≤ :data:`DUAL_TOLERANCE`). Basic ones
+        always are; a nonbasic one among them is a direction along which the optimum moves."""
+        return (
+            np.abs(np.asarray(sol.col_dual)) <= DUAL_TOLERANCE,
+            np.abs(np.asarray(sol.row_dual)) <= DUAL_TOLERANCE,
+        )
+
+    def _unique(self, sol) -> bool:
+        """Is the LP optimum unique? Only the basic variables (one per row) have a zero
+        reduced cost: no nonbasic column or row can move without worsening the aim."""
+        cols, rows = self._zero_duals(sol)
+        return int(cols.sum() + rows.sum()) <= self.highs.getNumRow()
 
     def solve(self, time_limit: float | None = None, aims: int | None = None) -> Solution:
         """Solve the model's aims in order (the first ``aims`` of them), lexicographically."""
@@ -354,7 +363,7 @@ class HighsModel:
             solved = k + 1
             if k == 0 and not self.is_mip and sol.dual_valid:
                 duals = np.asarray(sol.row_dual)[: self.n_base_rows]
-            unique = not self.is_mip and self._unique()
+            unique = not self.is_mip and self._unique(sol)
             if k == len(costs) - 1 or unique:
                 break
             if self.is_mip:
@@ -368,7 +377,11 @@ class HighsModel:
         if x is not None:
             values = [float(cost @ x) for cost in costs]  # every aim at the allocation returned
             a = self.compiled
-            activity = np.add.reduceat(a.value * x[a.index], a.starts[:-1]) if len(a.index) else np.zeros(len(a.rows))
+            activity = (
+                np.add.reduceat(a.value * x[a.index], a.starts[:-1])
+                if len(a.index)
+                else np.zeros(len(a.rows))
+            )
             empty = a.starts[:-1] == a.starts[1:]
             activity[empty] = 0.0
         return Solution(
@@ -394,10 +407,10 @@ class HighsModel:
 
     # ----------------------------------------------------------------- reading back
 
-    def block(self, name: str) -> tuple[np.ndarray, list]:
-        """(column positions, keys) of a Var block."""
-        first, keys = self.compiled.blocks[name]
-        return first + np.arange(len(keys)), keys
+    def block(self, name: str) -> tuple[np.ndarray, tuple]:
+        """(column positions, shape) of a Var block; its entries are in index order."""
+        first, shape = self.compiled.blocks[name]
+        return first + np.arange(int(np.prod(shape))), shape
 
     def slack(self, sol: Solution, con) -> float | None:
         """≥ 0 when satisfied, 0 when binding (the tighter side of a range)."""
@@ -410,26 +423,33 @@ class HighsModel:
     def rhs(self, con) -> float:
         i = self.row_index[con]
         side = self.rhs_upper[i] if self.rhs_upper[i] < INF else self.rhs_lower[i]
-        return float(side + con.body.constant)
+        return float(side)
 
     def dual(self, sol: Solution, con) -> float:
         """d(first aim)/d(rhs) of a constraint (0 when it has no row)."""
         i = self.row_index.get(con)
         return 0.0 if i is None or sol.first_duals is None else float(sol.first_duals[i])
 
+    def names(self) -> tuple[list[str], list[str]]:
+        """Column and row names: ``v_grant[auto,2021,all]``, ``annual_budget[2021]``."""
+        from .model import row_name
+
+        cols = [_safe(v.name) for v in self.columns]
+        seen: dict[str, int] = {}
+        rows = []
+        for con in self.rows:
+            name = _safe(row_name(con))
+            seen[name] = seen.get(name, 0) + 1
+            rows.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+        return cols, rows
+
     def write(self, path: str) -> None:
         """Write the model as built, with its first aim (the planner's objective): MPS from
-        HiGHS with the model's names; LP through Pyomo's LP writer (HiGHS's LP writer drops
-        names). The later aims are re-solves of this model (see the module docstring)."""
+        HiGHS, LP in CPLEX LP format (HiGHS's LP writer drops names), both with the model's
+        names. The later aims are re-solves of this model (see the module docstring)."""
+        cols, rows = self.names()
         if str(path).lower().endswith(".lp"):
-            aims = self.model.aims
-            for obj in aims[1:]:
-                obj.deactivate()
-            try:
-                self.model.write(str(path), io_options={"symbolic_solver_labels": True})
-            finally:
-                for obj in aims[1:]:
-                    obj.activate()
+            write_lp(path, self.compiled, cols, rows)
             return
         self._clear_stages()
         cost, sense = self.compiled.aims[0], AIMS[self.compiled.aim_names[0]]
@@ -438,13 +458,10 @@ class HighsModel:
         )
         self.highs.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
         with quiet():
-            for i, v in enumerate(self.columns):
-                self.highs.passColName(i, _safe(v.name))
-            seen: dict[str, int] = {}
-            for i, con in enumerate(self.rows):
-                name = _safe(con.name)
-                seen[name] = seen.get(name, 0) + 1
-                self.highs.passRowName(i, name if seen[name] == 1 else f"{name}_{seen[name]}")
+            for i, name in enumerate(cols):
+                self.highs.passColName(i, name)
+            for i, name in enumerate(rows):
+                self.highs.passRowName(i, name)
             self.highs.writeModel(str(path))
 
     def iis_rows(self) -> list | None:
@@ -460,5 +477,53 @@ class HighsModel:
 
 
 def _safe(name: str) -> str:
-    """MPS names may not contain spaces."""
-    return "".join("_" if ch.isspace() else ch for ch in name)
+    """MPS and LP names: no spaces, no square brackets (CPLEX LP does not allow them)."""
+    table = str.maketrans({"[": "(", "]": ")", " ": "_"})
+    return "".join("_" if ch.isspace() else ch for ch in name).translate(table)
+
+
+def write_lp(path, c: Compiled, cols: list[str], rows: list[str]) -> None:
+    """The model with its first aim in CPLEX LP format, every number at full precision."""
+
+    def num(x) -> str:
+        return repr(float(x))
+
+    def terms(idx, val) -> str:
+        parts = [
+            f"{'+' if v >= 0 else '-'} {num(abs(v))} {cols[i]}"
+            for i, v in zip(idx, val, strict=True)
+        ]
+        return " ".join(parts) or f"0 {cols[0]}"
+
+    sense = "Maximize" if AIMS[c.aim_names[0]] > 0 else "Minimize"
+    cost = c.aims[0]
+    nz = np.flatnonzero(cost)
+    lines = ["\\ written by simulator: the allocation model with its first aim", sense]
+    lines.append(f" obj: {terms(nz, cost[nz])}")
+    lines.append("Subject To")
+    for r, name in enumerate(rows):
+        lo, hi = c.row_lower[r], c.row_upper[r]
+        span = slice(c.starts[r], c.starts[r + 1])
+        body = terms(c.index[span], c.value[span])
+        if lo == hi:
+            lines.append(f" {name}: {body} = {num(lo)}")
+            continue
+        if lo > -INF:
+            lines.append(f" {name}{'_lo' if hi < INF else ''}: {body} >= {num(lo)}")
+        if hi < INF:
+            lines.append(f" {name}{'_hi' if lo > -INF else ''}: {body} <= {num(hi)}")
+    lines.append("Bounds")
+    for i, name in enumerate(cols):
+        lo, hi = c.lower[i], c.upper[i]
+        if c.integer[i]:
+            continue
+        if hi < INF:
+            lines.append(f" {num(lo)} <= {name} <= {num(hi)}")
+        elif lo != 0:
+            lines.append(f" {name} >= {num(lo)}" if lo > -INF else f" {name} free")
+    binaries = [cols[i] for i in np.flatnonzero(c.integer)]
+    if binaries:
+        lines.append("Binary")
+        lines.extend(f" {name}" for name in binaries)
+    lines.append("End")
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")

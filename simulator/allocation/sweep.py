@@ -65,7 +65,9 @@ def sweep(
             if grant is None:
                 yield SweepPoint(float(value), "needs the ordered model", None)
             else:
-                res = finish(problem, opt.model, hm, sol, grant, opt.objective_name, sol.timings, pipeline)
+                res = finish(
+                    problem, opt.model, hm, sol, grant, opt.objective_name, sol.timings, pipeline
+                )
                 yield SweepPoint(float(value), sol.status, res)
         if progress:
             progress(i + 1)

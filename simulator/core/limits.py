@@ -89,32 +89,60 @@ def _fund_checks(a: ScenarioArrays, grant: np.ndarray) -> list[RuleCheck]:
     for t in np.flatnonzero(a.fund_years):
         year, b = int(a.years[t]), a.budget[t]
         spent = grant[:, t, :].sum()
-        out.append(RuleCheck("funds.budget", year, spent / money, b / money, unit, "<=", _over(spent, b)))
+        out.append(
+            RuleCheck("funds.budget", year, spent / money, b / money, unit, "<=", _over(spent, b))
+        )
         if a.must_spend:
             short = _over(b, spent)
-            out.append(RuleCheck("funds.must_spend", year, spent / money, b / money, unit, "==", short))
+            out.append(
+                RuleCheck("funds.must_spend", year, spent / money, b / money, unit, "==", short)
+            )
         per_cluster = grant[:, t, :].sum(axis=1)
         for c in np.flatnonzero(a.fundable & (a.share_min > 0)):
             bound = a.share_min[c] * b
             field = f"funds.shares.{a.cluster_ids[c]}.min"
             breached = _over(bound, per_cluster[c])
-            out.append(RuleCheck(field, year, per_cluster[c] / money, bound / money, unit, ">=", breached))
+            out.append(
+                RuleCheck(field, year, per_cluster[c] / money, bound / money, unit, ">=", breached)
+            )
         for c in np.flatnonzero(a.fundable & (a.share_max < 1)):
             bound = a.share_max[c] * b
             field = f"funds.shares.{a.cluster_ids[c]}.max"
             breached = _over(per_cluster[c], bound)
-            out.append(RuleCheck(field, year, per_cluster[c] / money, bound / money, unit, "<=", breached))
+            out.append(
+                RuleCheck(field, year, per_cluster[c] / money, bound / money, unit, "<=", breached)
+            )
         per_category = grant[:, t, :].sum(axis=0)
         for k, kid in enumerate(a.category_ids):
             field = f"funds.categories.{kid}.share"
             if a.category_min[k] > 0:
                 bound = a.category_min[k] * b
                 breached = _over(bound, per_category[k])
-                out.append(RuleCheck(f"{field}.min", year, per_category[k] / money, bound / money, unit, ">=", breached))
+                out.append(
+                    RuleCheck(
+                        f"{field}.min",
+                        year,
+                        per_category[k] / money,
+                        bound / money,
+                        unit,
+                        ">=",
+                        breached,
+                    )
+                )
             if a.category_max[k] < 1:
                 bound = a.category_max[k] * b
                 breached = _over(per_category[k], bound)
-                out.append(RuleCheck(f"{field}.max", year, per_category[k] / money, bound / money, unit, "<=", breached))
+                out.append(
+                    RuleCheck(
+                        f"{field}.max",
+                        year,
+                        per_category[k] / money,
+                        bound / money,
+                        unit,
+                        "<=",
+                        breached,
+                    )
+                )
     return out
 
 
@@ -149,4 +177,6 @@ def check_rules(a: ScenarioArrays, grant: np.ndarray, p: Projection) -> list[Rul
 
 def breaches(checks: list[RuleCheck]) -> list[str]:
     """The breached rules in planner words: ``limits.new_land (2021)``."""
-    return [f"{c.limit} ({c.year})" if c.year is not None else c.limit for c in checks if c.breached]
+    return [
+        f"{c.limit} ({c.year})" if c.year is not None else c.limit for c in checks if c.breached
+    ]

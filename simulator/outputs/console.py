@@ -82,7 +82,9 @@ def allocation_table(df: pd.DataFrame, a) -> str:
         [c, *(format_number(per.loc[c, y]) for y in years), format_number(per.loc[c].sum())]
         for c in per.index
     ]
-    body.append(["total", *(format_number(per[y].sum()) for y in years), format_number(per.values.sum())])
+    body.append(
+        ["total", *(format_number(per[y].sum()) for y in years), format_number(per.values.sum())]
+    )
     budget = [a.budget[a.year_index(y)] / a.fund_unit_factor for y in years]
     body.append(["budget", *map(format_number, budget), format_number(sum(budget))])
     text = f"allocation ({a.fund_unit}):\n" + render(head, body, right=set(range(1, len(head))))
@@ -93,10 +95,22 @@ def allocation_table(df: pd.DataFrame, a) -> str:
 
 
 def before_after_table(df: pd.DataFrame) -> str:
-    head = ["target", "year", "required", "no fund", "optimised", "gap", "unit", "met", "fund moves it"]
+    head = [
+        "target",
+        "year",
+        "required",
+        "no fund",
+        "optimised",
+        "gap",
+        "unit",
+        "met",
+        "fund moves it",
+    ]
     body = []
     for r in df.itertuples():
-        met = ("yes" if r.met_after else "NO") + (" (new)" if r.met_after and not r.met_before else "")
+        met = ("yes" if r.met_after else "NO") + (
+            " (new)" if r.met_after and not r.met_before else ""
+        )
         body.append(
             [
                 r.target_id,
@@ -182,7 +196,9 @@ def optimise_text(res, table: pd.DataFrame, allocation: pd.DataFrame, out) -> st
     a = res.prepared.arrays
     m = res.prepared.loaded.scenario.scenario
     specs = res.prepared.specs
-    lines = [f"{m.jurisdiction} — {res.prepared.loaded.scenario.funds.name}, objective {opt.objective_name}"]
+    lines = [
+        f"{m.jurisdiction} — {res.prepared.loaded.scenario.funds.name}, objective {opt.objective_name}"
+    ]
     lines += ["", allocation_table(allocation, a), "", before_after_table(table), ""]
     lines.append(
         f"{int(opt.ledger.met[:, 0].sum())} of {len(specs)} targets met (without the fund: "
@@ -196,7 +212,9 @@ def optimise_text(res, table: pd.DataFrame, allocation: pd.DataFrame, out) -> st
             + (f" (proven gap {gap:.2%})" if gap is not None else "")
         )
     lines.append("binding: " + (", ".join(res.binding) or "nothing binds"))
-    lines += ["  " + s for s in marginal_sentences(res.marginals, res.limit_marginals, opt.objective_name)]
+    lines += [
+        "  " + s for s in marginal_sentences(res.marginals, res.limit_marginals, opt.objective_name)
+    ]
     t = opt.timings
     total = t["build_seconds"] + t["handoff_seconds"] + t["solve_seconds"]
     lines.append(

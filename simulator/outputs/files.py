@@ -130,7 +130,14 @@ def write_run(out: Path, res) -> None:
     a = res.prepared.arrays
     with atomic_dir(out) as tmp:
         settings = {"command": "run", "allocation": res.allocation}
-        _run_files(tmp, res.prepared, res.projection, tables.targets_frame(res.ledger, a.years), settings, res.timings)
+        _run_files(
+            tmp,
+            res.prepared,
+            res.projection,
+            tables.targets_frame(res.ledger, a.years),
+            settings,
+            res.timings,
+        )
         write_csv(tmp / "limits.csv", tables.limits_frame(res.rules))
 
 

@@ -26,9 +26,13 @@ def run_record(res, out) -> dict:
         "scenario": res.prepared.loaded.scenario.scenario.id,
         "targets": len(res.prepared.specs),
         "met": int(res.ledger.met[:, 0].sum()),
-        "weighted_shortfall": float(weighted_shortfall(res.ledger)[0]) if res.prepared.specs else 0.0,
+        "weighted_shortfall": float(weighted_shortfall(res.ledger)[0])
+        if res.prepared.specs
+        else 0.0,
         "allocation": res.allocation,
-        "breaches": [f"{r.limit} ({r.year})" if r.year is not None else r.limit for r in res.breaches],
+        "breaches": [
+            f"{r.limit} ({r.year})" if r.year is not None else r.limit for r in res.breaches
+        ],
         "out": str(out),
     }
     return {"summary": summary, "targets": frame_records(targets), "limits": frame_records(limits)}
@@ -90,7 +94,11 @@ def comparison_frame(res) -> pd.DataFrame:
 
 
 def compare_record(res, out) -> dict:
-    return {"objective_name": res.objective, "rows": frame_records(comparison_frame(res)), "out": str(out)}
+    return {
+        "objective_name": res.objective,
+        "rows": frame_records(comparison_frame(res)),
+        "out": str(out),
+    }
 
 
 def sweep_frames(res) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -129,4 +137,8 @@ def sweep_frames(res) -> tuple[pd.DataFrame, pd.DataFrame]:
 def sweep_record(res, out) -> dict:
     summary, _ = sweep_frames(res)
     keep = [c for c in summary.columns if not (":" in c and not c.startswith("met:"))]
-    return {"objective_name": res.objective, "points": frame_records(summary[keep]), "out": str(out)}
+    return {
+        "objective_name": res.objective,
+        "points": frame_records(summary[keep]),
+        "out": str(out),
+    }

@@ -132,8 +132,6 @@ def targets_frame(
     return df
 
 
-
-
 def limits_frame(rules: list[RuleCheck]) -> pd.DataFrame:
     """``limit, year, value, bound, breached`` (+ ``unit, sense``): every rule of the fund and
     the limits for one allocation, in display units."""

@@ -38,7 +38,9 @@ def read_text(path: str | Path) -> str:
     raise InputError("not text in UTF-8 or GB18030/GBK", file=file)
 
 
-def read_allocation(path: str | Path, a: ScenarioArrays, *, check_budget: bool = True) -> np.ndarray:
+def read_allocation(
+    path: str | Path, a: ScenarioArrays, *, check_budget: bool = True
+) -> np.ndarray:
     """Grant array (c, t, k) in canonical 亿元 from an allocation CSV. ``check_budget``: reject
     an allocation over a year's budget (``compare``); ``run`` reports it as a breach instead."""
     file = str(path)

@@ -31,14 +31,16 @@ def _duplicates(items: list[str]) -> set[str]:
 
 def _ids(s: Scenario) -> Iterator[Problem]:
     ids = [c.id for c in s.clusters]
+    repeated = _duplicates(ids)
     for i, c in enumerate(s.clusters):
-        if c.id in _duplicates(ids):
+        if c.id in repeated:
             yield ("clusters", i, "id"), f"duplicate cluster id {c.id!r}"
         if c.id == "total" or c.id in s.groups:
             yield ("clusters", i, "id"), f"cluster id {c.id!r} clashes with a group or 'total'"
     tids = [t.id for t in s.targets]
+    repeated = _duplicates(tids)
     for i, t in enumerate(s.targets):
-        if t.id in _duplicates(tids):
+        if t.id in repeated:
             yield ("targets", i, "id"), f"duplicate target id {t.id!r}"
 
 

@@ -6,8 +6,8 @@ syntax ``--set`` takes) and the line where the YAML has it.
 
 from __future__ import annotations
 
-import copy
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from ..errors import InputError, InputErrors
 from . import overrides
 from .checks import problems
+from .overrides import tree_copy
 from .schema import Scenario
 
 LineMap = dict[tuple, int]
@@ -74,19 +75,42 @@ def read_yaml(path: str | Path) -> tuple[Any, LineMap, bytes]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text", file=name) from None
-    loader = SAFE_LOADER(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "malformed YAML"
         raise InputError(
             f"malformed YAML: {problem}", file=name, line=mark.line + 1 if mark else None
         ) from None
-    finally:
-        loader.dispose()
-    return data, (_lines(node) if node is not None else {}), raw
+    return data, LazyLines(text), raw
+
+
+class LazyLines(Mapping):
+    """The key-path → line map of a YAML text, composed only when an error needs a line."""
+
+    def __init__(self, text: str):
+        self._text = text
+        self._map: LineMap | None = None
+
+    def _lines_map(self) -> LineMap:
+        if self._map is None:
+            loader = SAFE_LOADER(self._text)
+            try:
+                node = loader.get_single_node()
+            finally:
+                loader.dispose()
+            self._map = _lines(node) if node is not None else {}
+        return self._map
+
+    def __getitem__(self, key):
+        return self._lines_map()[key]
+
+    def __iter__(self):
+        return iter(self._lines_map())
+
+    def __len__(self):
+        return len(self._lines_map())
 
 
 def line_of(lines: LineMap, loc: tuple) -> int | None:
@@ -118,11 +142,11 @@ def dotted(data: Any, loc: tuple) -> str:
 
 def _deep_merge(base: Any, over: Any) -> Any:
     if isinstance(base, dict) and isinstance(over, dict):
-        out = copy.deepcopy(base)
+        out = tree_copy(base)
         for k, v in over.items():
-            out[k] = _deep_merge(out[k], v) if k in out else copy.deepcopy(v)
+            out[k] = _deep_merge(out[k], v) if k in out else tree_copy(v)
         return out
-    return copy.deepcopy(over)
+    return tree_copy(over)
 
 
 def merge_defaults(data: dict) -> dict:
@@ -202,7 +226,7 @@ def apply_overrides(data: dict, file: str, what_ifs: list[str], sets: list[str])
 
 def validate(data: Any, file: str, lines: LineMap | None = None) -> Scenario:
     """Validate raw data; raise :class:`InputErrors` listing every problem found."""
-    lines = lines or {}
+    lines = {} if lines is None else lines
     if not isinstance(data, dict):
         raise InputError("a scenario file is a YAML mapping", file=file)
     try:

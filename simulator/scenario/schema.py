@@ -120,9 +120,13 @@ ShareList = Annotated[Quantity, _of_kind("share"), NonNegative]
 Intensity = Annotated[Quantity, _of_kind("intensity"), Scalar, NonNegative]
 IntensityPerYear = Annotated[Quantity, _of_kind("intensity"), NonNegative]
 Ratio = Annotated[Quantity, _of_kind("ratio"), Scalar, NonNegative]
+
+
 def _above_minus_100(q: Quantity) -> Quantity:
     if any(v * factor(q.unit, "growth") <= -1.0 for v in q.values()):
-        raise ValueError("a growth rate must be above −100 %/yr (nothing falls by more than all of it)")
+        raise ValueError(
+            "a growth rate must be above −100 %/yr (nothing falls by more than all of it)"
+        )
     return q
 
 
