@@ -17,6 +17,7 @@ sample 0; a robust model adds one constant per future and keeps one set of coeff
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,7 +137,7 @@ def fund_rows(
     bounds = np.searchsorted(owner, np.arange(len(forms) + 1))
     return [
         Row(consts[i], (unique[lo:hi] // ny) % nf, unique[lo:hi] % ny, coef[lo:hi])
-        for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+        for i, (lo, hi) in enumerate(itertools.pairwise(bounds))
     ]
 
 
