@@ -23,7 +23,11 @@ def test_formulation_page_matches_the_model_code():
         model._pipeline_order,
         model._budget,
         model._limits,
-        model._targets,
+        model._level_targets,
+        model._count_targets,
+        model._met_indicators,
+        model._worst,
+        model._aims,
     ):
         lines = _equation_lines(block)
         assert lines, block.__name__
@@ -40,10 +44,18 @@ def test_every_constraint_family_is_documented():
 
     _, a, specs = compiled(raw(TINY))
     page = (DOCS / "optimisation.md").read_text(encoding="utf-8")
-    for objective, ordered in [(o, False) for o in model.OBJECTIVES] + [("shortfall", True)]:
-        m = model.build_model(build_problem(a, specs), objective, ordered_pipeline=ordered)
+    cases = [(o, False, False) for o in model.OBJECTIVES] + [
+        ("shortfall", True, False),
+        ("shortfall", False, True),
+    ]
+    for objective, ordered, elastic in cases:
+        m = model.build_model(
+            build_problem(a, specs), objective, ordered_pipeline=ordered, elastic_budget=elastic
+        )
         for con in m.component_objects(pyo.Constraint):
             assert f"{con.local_name}[" in page, con.local_name
+        for aim in m.aims:
+            assert f"{aim.local_name}:" in page, aim.local_name
 
 
 def test_readme_quick_start_has_two_commands_and_ci_runs_the_test_command():

@@ -59,7 +59,8 @@ def conflict(con, model) -> dict | None:
     if family in ("target_required", "count_required"):
         spec = model.by_id[index[0]].spec
         year = model.calendar[spec.t]
-        return {"field": field, "year": year, "name": f"{field} (hard) {spec.name} {year}"}
+        what = spec.name if str(year) in spec.name else f"{spec.name} {year}"
+        return {"field": field, "year": year, "name": f"{field} (hard): {what}"}
     name = f"{field} ({', '.join(map(str, years))})" if years else field
     return {"field": field, "year": years[0] if years else None, "name": name}
 

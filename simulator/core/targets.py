@@ -164,58 +164,79 @@ class Ledger:
         return self.projected - self.required
 
 
+def _paths(p: Projection, spec: TargetSpec) -> tuple[np.ndarray, np.ndarray | None]:
+    """(numerator, denominator) paths (n, t) of a target's indicator over its scope; the
+    denominator is None for level and count targets (the value is the numerator)."""
+    if spec.kind == "ratio":
+        r = indicators.RATIOS[spec.indicator]
+        return (
+            scope_values(p, r.numerator, spec.members),
+            scope_values(p, r.denominator, spec.members),
+        )
+    return values_at(p, spec), None
+
+
 def ledger(p: Projection, specs: list[TargetSpec], reference: Projection | None = None) -> Ledger:
     """Evaluate every target on projection ``p``.
 
     ``reference`` is the no-fund projection that fixes the denominators D⁰ of ratio targets'
-    relative shortfalls (defaults to ``p`` itself).
+    relative shortfalls (defaults to ``p`` itself). The scope values are read per target; the
+    rest is vectorised over targets × samples × years.
     """
     reference = reference or p
-    n = p.n_samples
-    rows = {k: np.full((len(specs), n), np.nan) for k in ("req", "proj", "sreq", "short")}
-    met = np.zeros((len(specs), n), dtype=bool)
-    smet = np.zeros((len(specs), n), dtype=bool)
-    first = np.full((len(specs), n), -1)
+    n, nt, nj = p.n_samples, len(p.years), len(specs)
+    path = np.full((nj, n, nt), np.nan)
+    den = np.ones((nj, n))  # the ratio's denominator in the target year (1 otherwise)
+    den0 = np.ones((nj, n))
+    base = np.zeros((nj, n))
     for j, spec in enumerate(specs):
-        path = values_at(p, spec)
-        base = values_at(reference, spec)[:, 0] if spec.kind != "count" else np.zeros(n)
-        req = required(spec, base)
-        sreq = required(spec, base, stretch=True)
-        proj = path[:, spec.t]
-        rows["req"][j], rows["proj"][j], rows["sreq"][j] = req, proj, sreq
-        met[j] = _meets(proj, req, spec.sense)
-        smet[j] = _meets(proj, sreq, spec.sense)
-        window = _meets(path[:, spec.first_t : spec.t + 1], req[:, None], spec.sense)
-        first[j] = np.where(window.any(axis=1), spec.first_t + window.argmax(axis=1), -1)
-        rows["short"][j] = np.where(met[j], 0.0, relative_shortfall(p, spec, req, reference))
-    return Ledger(specs, rows["req"], rows["proj"], met, rows["sreq"], smet, rows["short"], first)
+        num_p, den_p = _paths(p, spec)
+        if den_p is None:
+            path[j] = num_p
+            if spec.kind != "count":
+                base[j] = num_p[:, 0] if reference is p else values_at(reference, spec)[:, 0]
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            path[j] = num_p / den_p
+        num_r, den_r = (num_p, den_p) if reference is p else _paths(reference, spec)
+        den[j], den0[j] = den_p[:, spec.t], den_r[:, spec.t]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            base[j] = num_r[:, 0] / den_r[:, 0]
+    req = np.stack([required(s, base[j]) for j, s in enumerate(specs)]) if nj else base
+    sreq = (
+        np.stack([required(s, base[j], stretch=True) for j, s in enumerate(specs)]) if nj else base
+    )
+    t = np.array([s.t for s in specs], dtype=int)
+    first_t = np.array([s.first_t for s in specs], dtype=int)
+    sense = np.array([s.sense for s in specs], dtype=float)[:, None]
+    proj = path[np.arange(nj), :, t] if nj else base
+    met = _meets(proj, req, sense)
+    smet = _meets(proj, sreq, sense)
+    years = np.arange(nt)
+    in_window = (years >= first_t[:, None]) & (years <= t[:, None])  # (j, t)
+    window = _meets(path, req[:, :, None], sense[:, :, None]) & in_window[:, None, :]
+    first = np.where(window.any(axis=2), window.argmax(axis=2), -1)
+    short = _shortfall(specs, proj, req, sense, den, den0)
+    short = np.where(met, 0.0, short)
+    return Ledger(specs, req, proj, met, sreq, smet, short, first)
 
 
-def _meets(value, req, sense: int):
+def _meets(value, req, sense):
     tol = MET_TOLERANCE * np.maximum(np.abs(req), 1e-12)
     return sense * (value - req) >= -tol
+
+
+def _shortfall(specs, proj, req, sense, den, den0) -> np.ndarray:
+    """s_j per target and sample (see the module docstring): ``proj`` is the value (the ratio
+    N/D for a ratio target, so N = proj·D)."""
+    with np.errstate(invalid="ignore"):
+        numerator = np.where(np.isfinite(proj), proj, 0.0) * den
+        return np.maximum(0.0, sense * (req * den - numerator)) / (scale(req) * den0)
 
 
 def scale(required_level: np.ndarray) -> np.ndarray:
     """Normaliser of a relative shortfall: |r| (1 where r is 0, e.g. no new land)."""
     return np.where(np.abs(required_level) > 1e-12, np.abs(required_level), 1.0)
-
-
-def relative_shortfall(
-    p: Projection, spec: TargetSpec, req: np.ndarray, reference: Projection
-) -> np.ndarray:
-    """s_j per sample (see the module docstring)."""
-    if spec.kind == "count":
-        count = values_at(p, spec)[:, spec.t]
-        return np.maximum(0.0, spec.sense * (req - count)) / scale(req)
-    if spec.kind == "ratio":
-        r = indicators.RATIOS[spec.indicator]
-        num = scope_values(p, r.numerator, spec.members)[:, spec.t]
-        den = scope_values(p, r.denominator, spec.members)[:, spec.t]
-        den0 = scope_values(reference, r.denominator, spec.members)[:, spec.t]
-        return np.maximum(0.0, spec.sense * (req * den - num)) / (scale(req) * den0)
-    value = scope_values(p, spec.indicator, spec.members)[:, spec.t]
-    return np.maximum(0.0, spec.sense * (req - value)) / scale(req)
 
 
 def weighted_shortfall(led: Ledger, include: np.ndarray | None = None) -> np.ndarray:

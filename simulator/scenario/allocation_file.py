@@ -169,30 +169,3 @@ def over_budget(grant: np.ndarray, a: ScenarioArrays, file: str) -> None:
             file=file,
             field="amount",
         )
-
-
-def write_allocation(path: Path, grant: np.ndarray, a: ScenarioArrays) -> None:
-    """Write ``cluster, year, amount, unit`` (+ ``category`` when the fund has categories).
-
-    Amounts at full precision (the shortest repr that reads back to the same float), so
-    ``run --allocation`` reproduces the optimiser's projection exactly."""
-    money = a.fund_unit_factor
-    with_cat = a.category_ids != ("all",)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["cluster", "year", "amount", "unit", *(["category"] if with_cat else [])])
-        for c, cid in enumerate(a.cluster_ids):
-            if not a.fundable[c]:
-                continue
-            for t in np.flatnonzero(a.fund_years):
-                for k, kid in enumerate(a.category_ids):
-                    amount = grant[c, t, k] / money
-                    w.writerow(
-                        [
-                            cid,
-                            int(a.years[t]),
-                            repr(float(amount)),
-                            a.fund_unit,
-                            *([kid] if with_cat else []),
-                        ]
-                    )
