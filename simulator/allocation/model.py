@@ -3,7 +3,7 @@ r"""The fund-allocation model in Pyomo, built from indexed sets and vectorised d
 Each constraint family is one block whose docstring is its equation; ``docs/optimisation.md``
 shows the same equations (a test keeps them equal). A family is assembled with numpy as the
 rows ``lower ≤ A·x ≤ upper`` of a Pyomo ``MatrixConstraint`` over the model's variables, whose
-rows are named by the family's index (``m.<family>.keys``): no Python loop per element and no
+rows are named by the family's index (``m.<family>.row_keys``): no Python loop per element and no
 expression per row, which at 1,000 clusters cost more than HiGHS's own solve.
 
 Sets: C fundable clusters, T fund years, K fund uses, M pipeline segments, J soft targets the
@@ -155,6 +155,21 @@ def _variables(m, pr: AllocationProblem, stages, ordered: bool, elastic: bool) -
         _add_var(m, "v_extra_budget", (m.T,), (nt,), positive)
 
 
+class Family(MatrixConstraint):
+    """Pyomo's ``MatrixConstraint`` (rows ``lower ≤ A·x ≤ upper`` from CSR arrays), with the
+    indexed-component iteration Pyomo's own walkers call (``values(sort)``, ``items(sort)``),
+    which ``MatrixConstraint`` (a ``Mapping``) does not accept in Pyomo 6.9–6.10."""
+
+    def values(self, *args, **kwargs):
+        return iter(self._data)
+
+    def items(self, *args, **kwargs):
+        return enumerate(self._data)
+
+    def keys(self, *args, **kwargs):
+        return iter(range(len(self._data)))
+
+
 def _rows(m, name: str, keys: list, entries, lower, upper) -> None:
     """Add the family ``lower ≤ Σ coef·x ≤ upper``, one row per key. ``entries`` are
     (row positions, column positions, coefficients) arrays; repeated entries add up."""
@@ -166,7 +181,7 @@ def _rows(m, name: str, keys: list, entries, lower, upper) -> None:
     data, indices, indptr = _csr(row, col, val, n, len(m.columns))
     lower = np.broadcast_to(np.asarray(lower, dtype=float), (n,))
     upper = np.broadcast_to(np.asarray(upper, dtype=float), (n,))
-    con = MatrixConstraint(
+    con = Family(
         data,
         indices,
         indptr,
@@ -175,7 +190,7 @@ def _rows(m, name: str, keys: list, entries, lower, upper) -> None:
         m.columns,
     )
     setattr(m, name, con)
-    con.keys = list(keys)
+    con.row_keys = list(keys)
     con.matrix = (data, indices.astype(np.int32), indptr, lower, upper)
 
 
@@ -191,8 +206,7 @@ def _csr(row, col, val, n_rows: int, n_cols: int):
 
 def row_key(con):
     """The family index of a row: ``(c, t)`` for ``mobilised_investment``, a year for a limit."""
-    comp = con.parent_component()
-    keys = getattr(comp, "keys", None)
+    keys = getattr(con.parent_component(), "row_keys", None)
     return keys[con.index()] if keys is not None else con.index()
 
 
