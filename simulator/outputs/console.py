@@ -169,8 +169,9 @@ def run_text(res, targets: pd.DataFrame, limits: pd.DataFrame, out) -> str:
     loaded = res.prepared.loaded
     a = res.prepared.arrays
     lines = [f"{m.jurisdiction} — {m.title} ({m.base_year}→{m.horizon})"]
-    if loaded.what_ifs or loaded.sets:
-        lines.append("what-ifs: " + ", ".join([*loaded.what_ifs, *loaded.sets]))
+    changes = [f"what-if {w}" for w in loaded.what_ifs] + [f"--set {x}" for x in loaded.sets]
+    if changes:
+        lines.append("changed: " + ", ".join(changes))
     if res.grant is not None:
         total = res.grant.sum() / a.fund_unit_factor
         lines.append(f"allocation: {res.allocation} ({total:g} {a.fund_unit} in all)")

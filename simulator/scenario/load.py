@@ -286,7 +286,10 @@ def load(
     try:
         scenario = validate(data, file, lines)
     except InputErrors as exc:
-        raise InputErrors([_blame_set(e, sets) for e in exc.errors]) from None
+        errors = [_blame_set(e, sets) for e in exc.errors]
+        # one line per field: pydantic reports a value once per type of a union
+        unique = list({(e.file, e.field, e.line): e for e in reversed(errors)}.values())[::-1]
+        raise InputErrors(unique) from None
     return Loaded(
         scenario,
         data,
