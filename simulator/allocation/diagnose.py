@@ -50,7 +50,7 @@ def conflict(con, model) -> dict | None:
     fields = _fields()
     if family not in fields:
         return None
-    from .model import row_key
+    from .blocks import row_key
 
     index = row_key(con)
     index = index if isinstance(index, tuple) else (index,)

@@ -171,7 +171,7 @@ def limit_marginals(opt: Optimised) -> list[dict]:
     out = []
     sol = opt.solution
     for limit in LIMITS:
-        from .model import row_key
+        from .blocks import row_key
 
         for con in getattr(opt.model, limit.name).values():
             y = row_key(con)

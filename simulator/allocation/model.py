@@ -28,25 +28,14 @@ one Pyomo ``Objective`` here, listed in stage order in ``m.aims``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.core.base.matrix_constraint import MatrixConstraint
-from pyomo.core.expr.numeric_expr import LinearExpression
 
 from ..core.limits import LIMITS
 from ..core.response import pipeline_segments
+from .blocks import INF, add_rows, add_var, at, grid, linear
 from .objectives import OBJECTIVES
 from .problem import AllocationProblem, Row
-
-INF = float("inf")
-
-
-def linear(const: float, coefs: Iterable[float], variables: Iterable) -> LinearExpression:
-    return LinearExpression(
-        constant=float(const), linear_coefs=[float(x) for x in coefs], linear_vars=list(variables)
-    )
 
 
 def build_model(
@@ -109,117 +98,25 @@ def _sets(m, pr: AllocationProblem) -> None:
     m.P = pyo.Set(initialize=range(len(m.M) - 1), ordered=True)
 
 
-def _add_var(m, name: str, index: Sequence, shape: tuple, domain, upper=None) -> None:
-    """A Var block whose data are the model's next columns, in index order; ``upper`` (flat,
-    ∞ for none) sets upper bounds."""
-    var = pyo.Var(*index, domain=domain) if index else pyo.Var(domain=domain)
-    setattr(m, name, var)
-    datas = list(var.values())
-    binary = domain is pyo.Binary
-    ub = np.full(len(datas), 1.0 if binary else INF) if upper is None else np.asarray(upper, float)
-    for vd, bound in zip(datas, ub, strict=True):
-        if bound < INF and not binary:
-            vd.setub(float(bound))
-    m.blocks[name] = (len(m.columns), shape)
-    m.columns.extend(datas)
-    # the same bounds as arrays, for the hand-off (every domain here is ≥ 0)
-    m.column_bounds.append((np.zeros(len(datas)), ub, np.full(len(datas), binary)))
-
-
-def at(m, name: str, *index) -> np.ndarray:
-    """Column positions of a Var block's entries at the given positions in its index sets."""
-    first, shape = m.blocks[name]
-    if not shape:
-        return np.full(np.shape(index[0]) if index else (), first)
-    return first + np.ravel_multi_index(tuple(np.asarray(i, dtype=np.int64) for i in index), shape)
-
-
 def _variables(m, pr: AllocationProblem, stages, ordered: bool, elastic: bool) -> None:
     _, widths, _ = pipeline_segments(pr.arrays)
     nc, nt, nk, nm = len(m.C), len(m.T), len(m.K), len(m.M)
     m.columns, m.blocks, m.column_bounds = [], {}, []
     binary, positive = pyo.Binary, pyo.NonNegativeReals
-    _add_var(m, "v_grant", (m.C, m.T, m.K), (nc, nt, nk), positive)
+    add_var(m, "v_grant", (m.C, m.T, m.K), (nc, nt, nk), positive)
     fill_ub = np.broadcast_to(widths[pr.clusters][:, None, :], (nc, nt, nm)).reshape(-1)
-    _add_var(m, "v_fill", (m.C, m.T, m.M), (nc, nt, nm), positive, fill_ub)
-    _add_var(m, "v_effective", (m.C, m.T), (nc, nt), positive)
-    _add_var(m, "v_shortfall", (m.J,), (len(m.J),), positive)
-    _add_var(m, "v_counted", (m.pairs,), (len(m.pairs),), binary)
+    add_var(m, "v_fill", (m.C, m.T, m.M), (nc, nt, nm), positive, fill_ub)
+    add_var(m, "v_effective", (m.C, m.T), (nc, nt), positive)
+    add_var(m, "v_shortfall", (m.J,), (len(m.J),), positive)
+    add_var(m, "v_counted", (m.pairs,), (len(m.pairs),), binary)
     if "targets_met" in stages:
-        _add_var(m, "v_met", (m.J,), (len(m.J),), binary)
+        add_var(m, "v_met", (m.J,), (len(m.J),), binary)
     if "worst_shortfall" in stages:
-        _add_var(m, "v_worst", (), (), positive)
+        add_var(m, "v_worst", (), (), positive)
     if ordered:
-        _add_var(m, "v_full", (m.C, m.T, m.P), (nc, nt, len(m.P)), binary)
+        add_var(m, "v_full", (m.C, m.T, m.P), (nc, nt, len(m.P)), binary)
     if elastic:
-        _add_var(m, "v_extra_budget", (m.T,), (nt,), positive)
-
-
-class Family(MatrixConstraint):
-    """Pyomo's ``MatrixConstraint`` (rows ``lower ≤ A·x ≤ upper`` from CSR arrays), with the
-    indexed-component iteration Pyomo's own walkers call (``values(sort)``, ``items(sort)``),
-    which ``MatrixConstraint`` (a ``Mapping``) does not accept in Pyomo 6.9–6.10."""
-
-    def values(self, *args, **kwargs):
-        return iter(self._data)
-
-    def items(self, *args, **kwargs):
-        return enumerate(self._data)
-
-    def keys(self, *args, **kwargs):
-        return iter(range(len(self._data)))
-
-
-def _rows(m, name: str, keys: list, entries, lower, upper) -> None:
-    """Add the family ``lower ≤ Σ coef·x ≤ upper``, one row per key. ``entries`` are
-    (row positions, column positions, coefficients) arrays; repeated entries add up."""
-    n = len(keys)
-    parts = [tuple(np.asarray(x).reshape(-1) for x in e) for e in entries]
-    row = np.concatenate([p[0] for p in parts]).astype(np.int64) if parts else np.zeros(0, int)
-    col = np.concatenate([p[1] for p in parts]).astype(np.int64) if parts else np.zeros(0, int)
-    val = np.concatenate([p[2] for p in parts]).astype(float) if parts else np.zeros(0)
-    data, indices, indptr = _csr(row, col, val, n, len(m.columns))
-    lower = np.broadcast_to(np.asarray(lower, dtype=float), (n,))
-    upper = np.broadcast_to(np.asarray(upper, dtype=float), (n,))
-    con = Family(
-        data,
-        indices,
-        indptr,
-        [None if np.isinf(v) else float(v) for v in lower],
-        [None if np.isinf(v) else float(v) for v in upper],
-        m.columns,
-    )
-    setattr(m, name, con)
-    con.row_keys = list(keys)
-    con.matrix = (data, indices.astype(np.int32), indptr, lower, upper)
-
-
-def _csr(row, col, val, n_rows: int, n_cols: int):
-    """Compressed sparse rows, entries with the same (row, column) added, columns sorted."""
-    key = row * n_cols + col
-    unique, inverse = np.unique(key, return_inverse=True)
-    data = np.bincount(inverse, weights=val, minlength=len(unique)) if len(key) else np.zeros(0)
-    rows = unique // n_cols
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_rows))])
-    return data, unique % n_cols, indptr
-
-
-def row_key(con):
-    """The family index of a row: ``(c, t)`` for ``mobilised_investment``, a year for a limit."""
-    keys = getattr(con.parent_component(), "row_keys", None)
-    return keys[con.index()] if keys is not None else con.index()
-
-
-def row_name(con) -> str:
-    """``mobilised_investment[c0001,2026]``: the family and its index."""
-    key = row_key(con)
-    key = key if isinstance(key, tuple) else (key,)
-    return f"{con.parent_component().local_name}[{','.join(map(str, key))}]"
-
-
-def _grid(*sizes) -> list[np.ndarray]:
-    """Every combination of positions (flattened, C order)."""
-    return [g.reshape(-1) for g in np.meshgrid(*map(np.arange, sizes), indexing="ij")]
+        add_var(m, "v_extra_budget", (m.T,), (nt,), positive)
 
 
 # --------------------------------------------------------------------------- response
@@ -235,16 +132,16 @@ def _response(m, pr: AllocationProblem) -> None:
     _, _, slopes = pipeline_segments(a)
     nc, nt, nk, nm = len(m.C), len(m.T), len(m.K), len(m.M)
     keys = [(c, t) for c in m.cid for t in m.year]
-    i, s, seg = _grid(nc, nt, nm)
+    i, s, seg = grid(nc, nt, nm)
     fill = (i * nt + s, at(m, "v_fill", i, s, seg), np.ones(len(i)))
-    gi, gs, gk = _grid(nc, nt, nk)
+    gi, gs, gk = grid(nc, nt, nk)
     leverage = a.leverage[pr.clusters][gi] * a.category_factor[gk]
     grant = (gi * nt + gs, at(m, "v_grant", gi, gs, gk), -leverage)
-    _rows(m, "mobilised_investment", keys, [fill, grant], 0.0, 0.0)
+    add_rows(m, "mobilised_investment", keys, [fill, grant], 0.0, 0.0)
     beta = slopes[pr.clusters][i, seg]
-    ei, es = _grid(nc, nt)
+    ei, es = grid(nc, nt)
     effective = (ei * nt + es, at(m, "v_effective", ei, es), np.ones(len(ei)))
-    _rows(m, "pipeline_effect", keys, [effective, (i * nt + s, fill[1], -beta)], 0.0, 0.0)
+    add_rows(m, "pipeline_effect", keys, [effective, (i * nt + s, fill[1], -beta)], 0.0, 0.0)
 
 
 def _pipeline_order(m, pr: AllocationProblem) -> None:
@@ -265,14 +162,14 @@ def _pipeline_order(m, pr: AllocationProblem) -> None:
     w = widths[pr.clusters]
     nxt = w[:, 1:]
     cap = np.where(np.isinf(nxt), np.maximum(most[pr.clusters], 1e-9)[:, None], nxt)
-    i, s, p = _grid(nc, nt, np_)
+    i, s, p = grid(nc, nt, np_)
     row = np.arange(len(i))
     keys = [(c, t, q) for c in m.cid for t in m.year for q in m.P]
     full = at(m, "v_full", i, s, p)
     this = (row, at(m, "v_fill", i, s, p), np.ones(len(i)))
-    _rows(m, "segment_full", keys, [this, (row, full, -w[i, p])], 0.0, INF)
+    add_rows(m, "segment_full", keys, [this, (row, full, -w[i, p])], 0.0, INF)
     after = (row, at(m, "v_fill", i, s, p + 1), np.ones(len(i)))
-    _rows(m, "segment_next", keys, [after, (row, full, -cap[i, p])], -INF, 0.0)
+    add_rows(m, "segment_next", keys, [after, (row, full, -cap[i, p])], -INF, 0.0)
 
 
 # --------------------------------------------------------------------------- budget
@@ -293,7 +190,7 @@ def _budget(m, pr: AllocationProblem, elastic: bool) -> None:
     nc, nt, nk = len(m.C), len(m.T), len(m.K)
     budget = a.budget[pr.years]
     m.budget_rows = {}  # ConstraintData → (fund-year position, share of the budget)
-    gi, gs, gk = _grid(nc, nt, nk)
+    gi, gs, gk = grid(nc, nt, nk)
     grants = at(m, "v_grant", gi, gs, gk)
     shares = {
         "annual_budget": (np.zeros(1, int), np.ones(1), None, +0),
@@ -332,7 +229,7 @@ def _budget(m, pr: AllocationProblem, elastic: bool) -> None:
             label = names["cluster" if name.startswith("cluster") else "category"]
             keys = [(label[k], t) for k in members for t in m.year]
             lower, upper = (rhs, INF) if sense > 0 else (-INF, rhs)
-        _rows(m, name, keys, entries, lower, upper)
+        add_rows(m, name, keys, entries, lower, upper)
         for r, data in enumerate(getattr(m, name).values()):
             m.budget_rows[data] = (int(year[r]), float(mult[r]))
 
@@ -369,7 +266,7 @@ def _limits(m, pr: AllocationProblem) -> None:
         # a limit the fund cannot move is a constant: checked before the model is built
         data = [d for d in pr.limits if d.limit is limit and len(d.row.coef)]
         upper = np.array([d.rhs - d.row.const[0] for d in data])
-        _rows(
+        add_rows(
             m,
             limit.name,
             [d.year for d in data],
@@ -400,7 +297,7 @@ def _level_targets(m, pr: AllocationProblem) -> None:
             entries.append(
                 (rows, at(m, "v_shortfall", [position[j] for j in ids]), np.ones(len(ids)))
             )
-        _rows(m, name, ids, entries, lower, INF)
+        add_rows(m, name, ids, entries, lower, INF)
 
 
 def _count_targets(m, pr: AllocationProblem) -> None:
@@ -419,7 +316,9 @@ def _count_targets(m, pr: AllocationProblem) -> None:
             lower.append(-r.const[0] / d.spec.threshold)
     n = len(m.pairs)
     counted = (np.arange(n), at(m, "v_counted", np.arange(n)), -np.ones(n))
-    _rows(m, "count_cluster", m.pairs, [_u_entries(m, rows, np.array(scale)), counted], lower, INF)
+    add_rows(
+        m, "count_cluster", m.pairs, [_u_entries(m, rows, np.array(scale)), counted], lower, INF
+    )
     pair_of = np.array([list(m.N).index(j) for j, _ in m.pairs], dtype=int)
     position = {j: i for i, j in enumerate(m.J)}
     for name, ids in (
@@ -439,10 +338,10 @@ def _count_targets(m, pr: AllocationProblem) -> None:
                     np.ones(len(ids)),
                 ),
             ]
-            _rows(m, name, ids, entries, 1.0, INF)
+            add_rows(m, name, ids, entries, 1.0, INF)
         else:
             entries = [(row, at(m, "v_counted", np.flatnonzero(keep)), np.ones(len(row)))]
-            _rows(m, name, ids, entries, req, INF)
+            add_rows(m, name, ids, entries, req, INF)
 
 
 def _met_indicators(m, pr: AllocationProblem) -> None:
@@ -451,7 +350,7 @@ def _met_indicators(m, pr: AllocationProblem) -> None:
     bound = np.array([max(m.by_id[j].shortfall_bound, 1.0) for j in m.J])
     rows = np.arange(n)
     entries = [(rows, at(m, "v_shortfall", rows), np.ones(n)), (rows, at(m, "v_met", rows), bound)]
-    _rows(m, "target_met", list(m.J), entries, -INF, bound)
+    add_rows(m, "target_met", list(m.J), entries, -INF, bound)
 
 
 def _worst(m) -> None:
@@ -460,7 +359,7 @@ def _worst(m) -> None:
     rows = np.arange(n)
     worst = np.full(n, at(m, "v_worst"))
     entries = [(rows, at(m, "v_shortfall", rows), np.ones(n)), (rows, worst, -np.ones(n))]
-    _rows(m, "shortfall_below_worst", list(m.J), entries, -INF, 0.0)
+    add_rows(m, "shortfall_below_worst", list(m.J), entries, -INF, 0.0)
 
 
 # --------------------------------------------------------------------------- aims

@@ -432,7 +432,7 @@ class HighsModel:
 
     def names(self) -> tuple[list[str], list[str]]:
         """Column and row names: ``v_grant[auto,2021,all]``, ``annual_budget[2021]``."""
-        from .model import row_name
+        from .blocks import row_name
 
         cols = [_safe(v.name) for v in self.columns]
         seen: dict[str, int] = {}
