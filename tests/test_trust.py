@@ -407,3 +407,24 @@ def test_run_reads_gbk_and_bom_allocation_files(tmp_path):
     grants = pd.read_csv(tmp_path / "r-gbk" / "projection.csv")
     grant = grants[(grants.indicator == "grant") & (grants.cluster != "total")]
     assert grant.groupby("year").value.sum().get(2021) == pytest.approx(0.5 + 1.25)
+
+
+# 13 ---------------------------------------------------------------------------------------
+
+
+def test_an_audit_failure_is_an_internal_error_exit_70_with_the_model_saved(tmp_path, monkeypatch):
+    """A check of the tool's own result that fails is a bug: one line, exit 70, the model kept
+    in the run folder for the report, never a traceback."""
+    from simulator.allocation import optimise as optimise_module
+
+    def planted(*args, **kwargs):
+        raise optimise_module.AuditError("planted: the model and the projection disagree")
+
+    monkeypatch.setattr(optimise_module, "audit", planted)
+    out = tmp_path / "o"
+    result = invoke("optimise", HAND, "--out", out)
+    assert result.exit_code == 70
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "internal error" in lines[0] and "planted" in lines[0]
+    assert (out / "model.mps").exists() and (out / "error.json").exists()
+    assert not (out / "allocation.csv").exists()
