@@ -1,56 +1,135 @@
-"""Shared by the benchmark scripts: versions, synthetic scenarios, a feasible seed."""
+"""Shared by the benchmark scripts: versions, synthetic scenarios, medians, tables, CSV, RSS.
+
+Scenarios are the files ``simulator synth --clusters N --years Y --seed S`` writes (the command
+is run in a subprocess with this interpreter), loaded the way the CLI loads them
+(:func:`simulator.runs.prepare`: YAML → defaults → validation → arrays → target specs).
+
+Times on a shared machine move with the load: every script measures the things it compares
+side by side, interleaved, in the same run, and judges only their RATIOS.
+"""
 
 from __future__ import annotations
 
+import atexit
+import csv
 import importlib.metadata as md
 import os
 import platform
+import shutil
+import statistics
+import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
-import highspy
-import numpy as np
-
-from simulator.allocation.optimise import optimise
-from simulator.core.targets import compile_targets
-from simulator.errors import InfeasibleError
-from simulator.scenario.arrays import compile_arrays
-from simulator.scenario.load import merge_defaults, validate
-from simulator.synth import synthetic
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = HERE / "out"
 
 REL_TOL = 1e-6
 
+_TMP: Path | None = None
+
+
+def tmpdir() -> Path:
+    """One temporary folder per benchmark process, removed at exit."""
+    global _TMP
+    if _TMP is None:
+        _TMP = Path(tempfile.mkdtemp(prefix="simbench-"))
+        atexit.register(shutil.rmtree, _TMP, True)
+    return _TMP
+
 
 def versions() -> str:
+    import highspy
+    import numpy as np
+
+    from simulator.allocation.solve import quiet
+
+    with quiet():  # highspy 1.16 prints a banner when the first Highs() of a process is made
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
     return (
         f"Python {platform.python_version()}, Pyomo {md.version('pyomo')}, "
-        f"highspy {md.version('highspy')} (HiGHS {highspy.Highs().version()}), "
-        f"numpy {np.__version__}; {os.cpu_count()} CPUs"
+        f"highspy {md.version('highspy')} (HiGHS {h.version()}), numpy {np.__version__}; "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start"
     )
 
 
+def synth_file(n_clusters: int, n_years: int, seed: int, folder: Path | None = None) -> Path:
+    """The scenario file ``simulator synth`` writes (run with this interpreter)."""
+    folder = folder or tmpdir()
+    path = folder / f"synth-{n_clusters}x{n_years}-seed{seed}.yaml"
+    if not path.exists():
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "simulator",
+                "synth",
+                "--clusters",
+                str(n_clusters),
+                "--years",
+                str(n_years),
+                "--seed",
+                str(seed),
+                "--out",
+                str(path),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return path
+
+
 def scenario(n_clusters: int, n_years: int, seed: int):
-    """Synthetic data → validated Scenario → arrays and target specs (the CLI's own steps)."""
-    data = merge_defaults(synthetic(n_clusters, n_years, seed))
-    s = validate(data, f"synthetic {n_clusters}x{n_years} seed {seed}")
-    a = compile_arrays(s)
-    return a, compile_targets(s, a)
+    """(arrays, target specs) of the synthetic scenario, loaded as the CLI loads it."""
+    from simulator.runs import prepare
+
+    prep = prepare(synth_file(n_clusters, n_years, seed), needs_fund=True)
+    return prep.arrays, prep.specs
 
 
-def feasible_scenario(n_clusters: int, n_years: int, seed: int, tries: int = 10):
-    """The scenario at ``seed``, or the next seed whose allocation is feasible.
+def median(values) -> float:
+    return float(statistics.median(values))
 
-    Also a warm-up: one full ``optimise`` run, untimed, so imports and first-call costs do not
-    land in the first measurement."""
-    for k in range(seed, seed + tries):
-        a, specs = scenario(n_clusters, n_years, k)
-        try:
-            optimise(a, specs)
-        except InfeasibleError as exc:
-            print(
-                f"  {n_clusters} × {n_years} seed {k} is infeasible, trying seed {k + 1}: "
-                f"{str(exc)[:160]}",
-                file=sys.stderr,
-            )
-            continue
-        return k, a, specs
-    raise SystemExit(f"no feasible seed for {n_clusters} × {n_years} in {tries} tries")
+
+def rel(x: float, y: float) -> float:
+    return abs(x - y) / max(1.0, abs(x), abs(y))
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def table(header: list[str], rows: list[list], align: str | None = None) -> str:
+    """A Markdown table (right-aligned unless ``align`` says l/r per column)."""
+    align = align or "r" * len(header)
+    sep = ["---:" if a == "r" else ":---" for a in align]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(sep) + " |"]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def write_csv(name: str, rows: list[dict]) -> Path:
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / name
+    fields: list[str] = []
+    for r in rows:
+        fields += [k for k in r if k not in fields]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def rss_kib() -> tuple[int, int]:
+    """(VmRSS, VmHWM) of this process [KiB], from /proc/self/status."""
+    got = {}
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                key, value = line.split(":", 1)
+                got[key] = int(value.split()[0])
+    return got["VmRSS"], got["VmHWM"]

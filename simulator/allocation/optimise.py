@@ -39,6 +39,10 @@ from .solve import HighsModel, Solution
 #: as filled out of order (relative to the cluster-year's mobilised investment, at least 1e-9)
 ORDER_TOLERANCE = 1e-9
 
+#: the same for the ordered MIP, whose binaries are integral only to HiGHS's MIP feasibility
+#: tolerance (1e-6): the audit then holds the result to the projection within 1e-6
+MIP_ORDER_TOLERANCE = 1e-6
+
 
 @dataclass
 class Optimised:
@@ -143,12 +147,14 @@ def spending_is_forced(a: ScenarioArrays) -> bool:
     return bool(a.must_spend or (a.share_min[a.fundable] > 0).any() or (a.category_min > 0).any())
 
 
-def out_of_order(grant: np.ndarray, u: np.ndarray, a: ScenarioArrays) -> np.ndarray:
+def out_of_order(
+    grant: np.ndarray, u: np.ndarray, a: ScenarioArrays, tolerance: float = ORDER_TOLERANCE
+) -> np.ndarray:
     """(c, t) bool: where the model's effective investment is below what the projection makes
     of the grants, i.e. the relaxed pipeline was filled out of order."""
     raw = mobilised_investment(grant, a)
     gap = effective_investment(raw, a) - u
-    return gap > ORDER_TOLERANCE * np.maximum(1.0, raw)
+    return gap > tolerance * np.maximum(1.0, raw)
 
 
 def trim(grant: np.ndarray, u: np.ndarray, a: ScenarioArrays, where: np.ndarray) -> np.ndarray:
@@ -230,9 +236,10 @@ def settle(pr: AllocationProblem, hm: HighsModel, sol: Solution, allow_mip: bool
     a = pr.arrays
     grant = grant_from(sol, hm, pr)
     u = effective_from(sol, hm, pr)
-    wrong = out_of_order(grant, u, a)
+    ordered = hasattr(hm.model, "v_full")
+    wrong = out_of_order(grant, u, a, MIP_ORDER_TOLERANCE if ordered else ORDER_TOLERANCE)
     if not wrong.any():
-        return grant, "ordered (MIP)" if hasattr(hm.model, "v_full") else "in order"
+        return grant, "ordered (MIP)" if ordered else "in order"
     if not spending_is_forced(a):
         return trim(grant, u, a, wrong), "trimmed"
     if allow_mip:

@@ -52,6 +52,9 @@ STAGE_TOLERANCE = 1e-7
 #: (HiGHS's dual feasibility tolerance)
 DUAL_TOLERANCE = 1e-7
 
+#: seconds the LP that polishes a MIP solution may take beyond the time limit
+POLISH_SECONDS = 10.0
+
 #: HiGHS's default relative MIP gap (1e-4) is too loose to compare allocations; ours
 MIP_GAP = 1e-7
 
@@ -373,6 +376,8 @@ class HighsModel:
                 self.highs.addRow(lo, hi, len(nz), nz.astype(np.int32), cost[nz])
             else:
                 self._keep_optimal_face(sol, x)
+        if self.is_mip and x is not None:
+            x = self._polish(x, deadline)
         activity = None
         if x is not None:
             values = [float(cost @ x) for cost in costs]  # every aim at the allocation returned
@@ -397,6 +402,29 @@ class HighsModel:
             {"solve_seconds": time.perf_counter() - clock},
             note,
         )
+
+    def _polish(self, x: np.ndarray, deadline: float | None) -> np.ndarray:
+        """Fix the integer variables at their rounded values and re-solve the last aim: a MIP
+        solution is integral only to HiGHS's MIP feasibility tolerance (1e-6), which a big-M
+        row (the ordered pipeline) turns into a leak; with the binaries exactly 0 or 1 every
+        row holds as written."""
+        cols = np.flatnonzero(self.compiled.integer).astype(np.int32)
+        fixed = np.round(x[cols])
+        kinds = highspy.HighsVarType
+        self.highs.changeColsBounds(len(cols), cols, fixed, fixed)
+        # solved as an LP (the binaries are fixed): its 1e-7 feasibility tolerance, not the
+        # MIP's 1e-6 that accepted the incumbent
+        self.highs.changeColsIntegrality(len(cols), cols, np.full(len(cols), kinds.kContinuous))
+        # an LP with every binary fixed: quick, and needed for an exact allocation even when
+        # the MIP used up the time limit
+        floor = time.perf_counter() + POLISH_SECONDS
+        try:
+            if self._run(None if deadline is None else max(deadline, floor)) == "optimal":
+                return np.asarray(self.highs.getSolution().col_value)
+            return x
+        finally:
+            self.highs.changeColsIntegrality(len(cols), cols, np.full(len(cols), kinds.kInteger))
+            self.highs.changeColsBounds(len(cols), cols, self.col_lower[cols], self.col_upper[cols])
 
     def _warm_start(self, x: np.ndarray) -> None:
         start = highspy.HighsSolution()
