@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -35,6 +36,9 @@ FIELD = {
 
 #: at most this many feasibility solves in a deletion filter
 MAX_FILTER_SOLVES = 200
+
+#: seconds the diagnosis may take when the model has no time limit
+DIAGNOSIS_SECONDS = 60.0
 
 
 def _fields() -> dict:
@@ -87,9 +91,13 @@ def no_fund_excess(pr: AllocationProblem) -> list[tuple[str, str]]:
     return out
 
 
-def _feasible(hm: HighsModel) -> bool | None:
-    """Is the model (with its current row bounds) feasible? None when the solver gave no answer."""
-    status = hm.solve(aims=1).status
+def _feasible(hm: HighsModel, deadline: float | None) -> bool | None:
+    """Is the model (with its current row bounds) feasible? None when the solver gave no answer
+    (the time allowed for the diagnosis ran out)."""
+    left = None if deadline is None else deadline - time.perf_counter()
+    if left is not None and left <= 0:
+        return None
+    status = hm.solve(time_limit=left, aims=1).status
     return None if status not in ("optimal", "infeasible") else status == "optimal"
 
 
@@ -101,53 +109,55 @@ def _relax(hm: HighsModel, rows: list[int], relax: bool) -> None:
         hm.highs.changeRowsBounds(len(rows), idx, lo, hi)
 
 
-def irreducible(hm: HighsModel, candidates: list[int], start: list[int] | None) -> list[int]:
+def irreducible(
+    hm: HighsModel, candidates: list[int], start: list[int] | None, deadline: float | None
+) -> tuple[list[int], bool]:
     """A deletion filter over ``candidates`` (row indices), from ``start`` when it is itself
-    infeasible with every other candidate relaxed."""
+    infeasible with every other candidate relaxed. Returns (rows, proved irreducible): a row
+    whose test ran out of time is kept, and the set is then not proved irreducible."""
     keep = list(start or candidates)
     _relax(hm, [i for i in candidates if i not in keep], True)
-    if start and _feasible(hm) is not False:
+    if start and _feasible(hm, deadline) is not False:
         _relax(hm, candidates, False)
         keep = list(candidates)
+    proved = len(keep) <= MAX_FILTER_SOLVES
     for i in list(keep)[:MAX_FILTER_SOLVES]:
         _relax(hm, [i], True)
-        if _feasible(hm) is False:
+        answer = _feasible(hm, deadline)
+        if answer is False:
             keep.remove(i)  # still infeasible without it: not needed
         else:
+            proved = proved and answer is True
             _relax(hm, [i], False)
     _relax(hm, candidates, False)
-    return keep
+    return keep, proved
 
 
 def diagnose(pr: AllocationProblem, hm: HighsModel) -> InfeasibleError:
-    """The typed error for an infeasible model: its conflicts and the smallest budget."""
+    """The typed error for an infeasible model: its conflicts and the smallest budget, found
+    within the model's time limit (default :data:`DIAGNOSIS_SECONDS`)."""
+    limit = hm.time_limit if hm.time_limit is not None else DIAGNOSIS_SECONDS
+    deadline = time.perf_counter() + limit
     named = {i: conflict(con, hm.model) for i, con in enumerate(hm.rows)}
     candidates = [i for i, c in named.items() if c is not None]
-    iis = hm.iis_rows()
+    iis = None if hm.is_mip else hm.iis_rows()  # HiGHS's IIS is for LPs
     start = [hm.row_index[con] for con in iis if named[hm.row_index[con]]] if iis else None
-    rows = irreducible(hm, candidates, start)
+    rows, proved = irreducible(hm, candidates, start, deadline)
     conflicts = [named[i] for i in rows]
-    excess = no_fund_excess(pr)
-    least = (
-        smallest_budget(pr, hm) if any(c["field"] == "funds.budget" for c in conflicts) else None
-    )
-    a = pr.arrays
-    parts = (
-        ["these cannot all hold: " + "; ".join(c["name"] for c in conflicts)]
-        if conflicts
-        else ["the hard constraints cannot all hold"]
-    )
-    parts += [text for _, text in excess]
+    short_of_money = any(c["field"] == "funds.budget" for c in conflicts)
+    least = smallest_budget(pr, hm, deadline) if short_of_money else None
+    head = "these cannot all hold" + ("" if proved else " (not proved minimal: time ran out)")
+    parts = [f"{head}: " + "; ".join(c["name"] for c in conflicts)] if conflicts else []
+    parts = parts or ["the hard constraints cannot all hold"]
+    parts += [text for _, text in no_fund_excess(pr)]
+    unit = pr.arrays.fund_unit
     if least is not None:
         text = ", ".join(f"{y}: {b:.6g}" for y, b in least.items())
-        parts.append(f"the smallest budget that makes it feasible is {text} {a.fund_unit}")
-    elif any(c["field"] == "funds.budget" for c in conflicts):
+        parts.append(f"the smallest budget that makes it feasible is {text} {unit}")
+    elif short_of_money:
         parts.append("more budget does not make it feasible: other limits conflict too")
     return InfeasibleError(
-        "infeasible — " + "; ".join(parts),
-        conflicts=conflicts,
-        smallest_budget=least,
-        unit=a.fund_unit,
+        "infeasible — " + "; ".join(parts), conflicts=conflicts, smallest_budget=least, unit=unit
     )
 
 
@@ -159,13 +169,18 @@ def round_up(x: float, digits: int = 4) -> float:
     return math.ceil(x / step - 1e-9) * step
 
 
-def smallest_budget(pr: AllocationProblem, hm: HighsModel) -> dict | None:
+def smallest_budget(
+    pr: AllocationProblem, hm: HighsModel, deadline: float | None = None
+) -> dict | None:
     """{year: budget in the fund's unit} that makes the hard constraints hold, rounded up and
     verified with a solve of ``hm`` (whose budget rows are restored), or None."""
     a = pr.arrays
     m = build_model(pr, elastic_budget=True)
-    elastic = HighsModel(m, time_limit=hm.time_limit)
-    sol = elastic.solve()
+    elastic = HighsModel(m)
+    left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
+    if left == 0.0:
+        return None
+    sol = elastic.solve(time_limit=left)
     if sol.status != "optimal":
         return None
     cols, _ = elastic.block("v_extra_budget")  # one per fund year, in order
@@ -182,7 +197,7 @@ def smallest_budget(pr: AllocationProblem, hm: HighsModel) -> dict | None:
         hm.set_rhs(
             {con: mult * budget[pos] * money for con, (pos, mult) in hm.model.budget_rows.items()}
         )
-        ok = _feasible(hm)
+        ok = _feasible(hm, deadline)
         hm.set_rhs(original)
         if ok:
             years = [int(a.years[t]) for t in pr.years]
