@@ -139,8 +139,13 @@ def diagnose(pr: AllocationProblem, hm: HighsModel) -> InfeasibleError:
     limit = hm.time_limit if hm.time_limit is not None else DIAGNOSIS_SECONDS
     deadline = time.perf_counter() + limit
     named = {i: conflict(con, hm.model) for i, con in enumerate(hm.rows)}
-    candidates = [i for i, c in named.items() if c is not None]
-    iis = None if hm.is_mip else hm.iis_rows()  # HiGHS's IIS is for LPs
+    # the deletion filter keeps the rows it tests last: limits and hard targets go first, so
+    # that among several conflicts the one in the fund's own rules is named
+    candidates = sorted(
+        (i for i, c in named.items() if c is not None),
+        key=lambda i: (named[i]["field"].startswith("funds."), i),
+    )
+    iis = hm.iis_rows()
     start = [hm.row_index[con] for con in iis if named[hm.row_index[con]]] if iis else None
     rows, proved = irreducible(hm, candidates, start, deadline)
     conflicts = [named[i] for i in rows]

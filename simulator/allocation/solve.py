@@ -493,13 +493,26 @@ class HighsModel:
             self.highs.writeModel(str(path))
 
     def iis_rows(self) -> list | None:
-        """HiGHS's irreducible infeasible subset of rows, or None when it gives none."""
+        """HiGHS's irreducible infeasible subset of rows of the LP (of a MIP's relaxation: HiGHS
+        computes IISs for LPs only), or None when it gives none — e.g. a MIP infeasible only
+        because of its integers."""
+        self._clear_stages()
+        cols = np.flatnonzero(self.compiled.integer).astype(np.int32)
+        kinds = highspy.HighsVarType
+        if len(cols):
+            self.highs.changeColsIntegrality(len(cols), cols, np.full(len(cols), kinds.kContinuous))
         try:
             with quiet():
                 self.highs.setOptionValue("iis_strategy", 2)
+                self.highs.setOptionValue("time_limit", 60.0)
                 _, iis = self.highs.getIis()
         except Exception:
             return None
+        finally:
+            if len(cols):
+                self.highs.changeColsIntegrality(
+                    len(cols), cols, np.full(len(cols), kinds.kInteger)
+                )
         rows = [self.rows[i] for i in iis.row_index_ if i < self.n_base_rows]
         return rows or None
 
