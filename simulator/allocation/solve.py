@@ -233,6 +233,7 @@ class HighsModel:
         self.col_lower = c.lower.copy()
         self.col_upper = c.upper.copy()
         self._face: tuple[np.ndarray, np.ndarray] | None = None
+        self._first_basis = None  # the first aim's last optimal basis (LP)
         self.handoff_seconds = time.perf_counter() - clock
 
     @property
@@ -349,6 +350,10 @@ class HighsModel:
             self.highs.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
             if x is not None and self.is_mip:
                 self._warm_start(x)
+            if k == 0 and self._first_basis is not None:
+                # a re-solve (sweep, marginal value) starts from the first aim's last optimal
+                # basis, not from the later aims' restricted one: only the rhs changed
+                self.highs.setBasis(self._first_basis)
             status = self._run(deadline)
             info = self.highs.getInfo()
             found = info.primal_solution_status == 2  # a feasible point
@@ -366,6 +371,7 @@ class HighsModel:
             solved = k + 1
             if k == 0 and not self.is_mip and sol.dual_valid:
                 duals = np.asarray(sol.row_dual)[: self.n_base_rows]
+                self._first_basis = self.highs.getBasis()
             unique = not self.is_mip and self._unique(sol)
             if k == len(costs) - 1 or unique:
                 break
