@@ -65,14 +65,12 @@ def _pair(q, f: float) -> tuple[float, float | None]:
 
 
 def compile_targets(s: Scenario, a: ScenarioArrays) -> list[TargetSpec]:
-    out = []
-    for t in s.targets:
-        out.append(_compile(t, s, a))
-    return out
+    position = {cid: i for i, cid in enumerate(a.cluster_ids)}
+    return [_compile(t, a, position) for t in s.targets]
 
 
-def _compile(t: Target, s: Scenario, a: ScenarioArrays) -> TargetSpec:
-    members = np.array([a.cluster_ids.index(m) for m in _members(s, t.scope)])
+def _compile(t: Target, a: ScenarioArrays, position: dict[str, int]) -> TargetSpec:
+    members = a.groups[t.scope] if t.scope in a.groups else np.array([position[t.scope]])
     years = t.year if isinstance(t.year, list) else [t.year, t.year]
     kind_ = indicators.kind(t.indicator)
     level = growth = stretch_level = stretch_growth = threshold = None
@@ -110,14 +108,6 @@ def _compile(t: Target, s: Scenario, a: ScenarioArrays) -> TargetSpec:
         unit_kind=unit_kind,
         provenance=provenance,
     )
-
-
-def _members(s: Scenario, scope: str) -> list[str]:
-    from ..scenario.checks import cluster_ids_in
-
-    members = cluster_ids_in(s, scope)
-    assert members is not None
-    return members
 
 
 # --------------------------------------------------------------------------- evaluation

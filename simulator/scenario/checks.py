@@ -94,13 +94,14 @@ def fund_years(s: Scenario) -> list[int]:
     return s.funds.years if s.funds and s.funds.years else s.plan_years
 
 
-def cluster_ids_in(s: Scenario, scope: str) -> list[str] | None:
-    """Cluster ids of a scope (a cluster id, a group name or ``total``), None if unknown."""
-    ids = [c.id for c in s.clusters]
+def cluster_ids_in(s: Scenario, scope: str, ids: set[str] | None = None) -> list[str] | None:
+    """Cluster ids of a scope (a cluster id, a group name or ``total``), None if unknown.
+    ``ids``: the scenario's cluster ids, when the caller asks about many scopes."""
     if scope == "total":
-        return ids
+        return [c.id for c in s.clusters]
     if scope in s.groups:
         return list(s.groups[scope])
+    ids = ids if ids is not None else {c.id for c in s.clusters}
     return [scope] if scope in ids else None
 
 
@@ -109,7 +110,7 @@ def _targets(s: Scenario) -> Iterator[Problem]:
     by_id = {c.id: c for c in s.clusters}
     for i, t in enumerate(s.targets):
         path = ("targets", i)
-        members = cluster_ids_in(s, t.scope)
+        members = [t.scope] if t.scope in by_id else cluster_ids_in(s, t.scope, set(by_id))
         if members is None:
             yield (*path, "scope"), f"unknown scope {t.scope!r} (a cluster id, a group or 'total')"
             continue
