@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import InputError
 from ..units import factor
 from .arrays import ScenarioArrays
+from .load import read_bytes
 
 #: money allowed over the budget before it counts as over (rounding in a planner's table)
 BUDGET_TOLERANCE = 1e-6
@@ -23,19 +24,13 @@ BUDGET_TOLERANCE = 1e-6
 
 def read_text(path: str | Path) -> str:
     """A CSV's text: UTF-8 (with or without BOM) or GB18030/GBK, what Chinese Excel saves."""
-    file = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file", file=file) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", file=file) from None
+    raw = read_bytes(path)
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise InputError("not text in UTF-8 or GB18030/GBK", file=file)
+    raise InputError("not text in UTF-8 or GB18030/GBK", file=str(path))
 
 
 def read_allocation(

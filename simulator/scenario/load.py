@@ -62,15 +62,20 @@ def _lines(root: yaml.Node) -> LineMap:
     return out
 
 
+def read_bytes(path: str | Path) -> bytes:
+    """A file's bytes, or one line naming the file when it cannot be read."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file", file=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=str(path)) from None
+
+
 def read_yaml(path: str | Path) -> tuple[Any, LineMap, bytes]:
     """Safe-load ``path``; return the data, a map from key paths to line numbers, raw bytes."""
     name = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file", file=name) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", file=name) from None
+    raw = read_bytes(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
