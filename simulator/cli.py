@@ -134,7 +134,7 @@ def shipped_dir() -> Path:
 )
 def list_(folder):
     """List scenarios: jurisdiction, years, clusters, targets."""
-    from .outputs.console import render
+    from .outputs.console import Col, grid, screen_for
     from .scenario import load
 
     folder = folder or shipped_dir()
@@ -150,23 +150,37 @@ def list_(folder):
         body.append([path.name, m.jurisdiction, years, str(len(s.clusters)), str(len(s.targets))])
     if not body:
         raise InputError("no scenario files (*.yaml)", file=str(folder))
-    click.echo(render(["file", "jurisdiction", "years", "clusters", "targets"], body))
+    cols = [Col("file"), Col("jurisdiction"), Col("years"), Col("clusters", True)]
+    cols.append(Col("targets", True))
+    click.echo(grid(cols, body, screen_for()))
 
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def validate(files):
-    """Check scenario files; one line per problem (file:line: field: message), exit 2 if any."""
+    """Check scenario files; one line per problem (file:line: field: message), exit 2 if any.
+
+    For a valid file with a calibration block, one coverage line per published total: the
+    clusters' base-year sum against it, and a warning (exit 0) when outside its tolerance.
+    """
+    from .runs import calibration_report
     from .scenario import load
 
     problems = []
     for path in files:
         try:
-            load(path)
+            rows = calibration_report(load(path))
         except InputErrors as exc:
             problems.extend(exc.errors)
+            continue
         except InputError as exc:
             problems.append(exc)
+            continue
+        # coverage of the published totals: information, and a warning outside the tolerance
+        for row in rows:
+            click.echo(f"{path}: {row.line()}")
+            if row.warning():
+                click.echo(f"{path}: {row.warning()}")
     for p in problems:
         click.echo(p.one_line(), err=True)
     if problems:
@@ -198,7 +212,8 @@ def run(file, what_ifs, sets, out, as_json, allocation):
         echo_json(records.run_record(res, out))
         return
     targets = tables.targets_frame(res.ledger, res.prepared.arrays.years)
-    click.echo(console.run_text(res, targets, tables.limits_frame(res.rules), out))
+    limits = tables.limits_frame(res.rules)
+    click.echo(console.run_text(res, targets, limits, out, console.screen_for()))
 
 
 # --------------------------------------------------------------------------- optimise
@@ -232,15 +247,16 @@ def optimise(file, what_ifs, sets, out, as_json, objective, time_limit, export_m
         kept["text"] = _model_text(hm, export_model.suffix.lower() if export_model else ".mps")
 
     try:
-        res = runs.optimise(
-            file,
-            what_ifs,
-            sets,
-            objective,
-            time_limit=time_limit,
-            solver_log=str(solver_log) if solver_log else None,
-            export_model=keep_model if export_model else None,
-        )
+        with console.progress(f"optimising {Path(file).name}"):
+            res = runs.optimise(
+                file,
+                what_ifs,
+                sets,
+                objective,
+                time_limit=time_limit,
+                solver_log=str(solver_log) if solver_log else None,
+                export_model=keep_model if export_model else None,
+            )
     except InfeasibleError as exc:
         if as_json:
             echo_json(exc.record())
@@ -259,7 +275,7 @@ def optimise(file, what_ifs, sets, out, as_json, objective, time_limit, export_m
         a = res.prepared.arrays
         table = tables.before_after(res.no_fund, res.opt.ledger, res.opt.movable, a.years)
         allocation = tables.allocation_frame(res.opt.grant, a)
-        click.echo(console.optimise_text(res, table, allocation, out))
+        click.echo(console.optimise_text(res, table, allocation, out, console.screen_for()))
     if res.status == "time_limit":
         sys.exit(4)
 
@@ -312,13 +328,15 @@ def compare(file, what_ifs, sets, out, as_json, objective, time_limit, allocatio
     from . import runs
     from .outputs import console, files, records
 
-    res = runs.compare(file, what_ifs, sets, objective, allocations, time_limit=time_limit)
+    with console.progress(f"comparing {len(allocations)} allocations"):
+        res = runs.compare(file, what_ifs, sets, objective, allocations, time_limit=time_limit)
     out = out or files.default_out(res.prepared.loaded, "compare", objective)
     files.write_compare(out, res)
     if as_json:
         echo_json(records.compare_record(res, out))
         return
-    click.echo(console.compare_text(res, records.comparison_frame(res), out))
+    frame = records.comparison_frame(res)
+    click.echo(console.compare_text(res, frame, out, console.screen_for()))
 
 
 # --------------------------------------------------------------------------- sweep
@@ -339,13 +357,7 @@ def sweep(file, what_ifs, sets, out, as_json, objective, time_limit, budget_spec
     from . import runs
     from .outputs import console, files, records
 
-    bar = {}
-
-    def start(n):
-        bar["bar"] = click.progressbar(length=n, label="sweep", file=sys.stderr)
-        bar["bar"].__enter__()
-
-    try:
+    with console.progress("sweep") as meter:
         res = runs.sweep(
             file,
             what_ifs,
@@ -353,19 +365,16 @@ def sweep(file, what_ifs, sets, out, as_json, objective, time_limit, budget_spec
             objective,
             budget_spec,
             time_limit=time_limit,
-            progress=lambda i: bar["bar"].update(1),
-            on_length=start,
+            progress=lambda i: meter.advance(),
+            on_length=meter.start,
         )
-    finally:
-        if "bar" in bar:
-            bar["bar"].__exit__(None, None, None)
     out = out or files.default_out(res.prepared.loaded, "sweep", objective)
     files.write_sweep(out, res, budget_spec)
     if as_json:
         echo_json(records.sweep_record(res, out))
         return
     summary, _ = records.sweep_frames(res)
-    click.echo(console.sweep_text(res, summary, out))
+    click.echo(console.sweep_text(res, summary, out, console.screen_for()))
 
 
 # --------------------------------------------------------------------------- synth

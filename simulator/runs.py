@@ -12,11 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from . import indicators
 from .core.limits import RuleCheck, check_rules
 from .core.projection import Projection, project
 from .core.targets import Ledger, TargetSpec, compile_targets, ledger
 from .errors import InputError
 from .scenario import Loaded, ScenarioArrays, compile_arrays, load
+from .scenario.calibration import CalibrationRow
 
 
 @dataclass
@@ -37,6 +39,31 @@ def prepare(file, what_ifs=(), sets=(), *, needs_fund: bool = False) -> Prepared
     a = compile_arrays(loaded.scenario)
     specs = compile_targets(loaded.scenario, a)
     return Prepared(loaded, a, specs, time.perf_counter() - clock)
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def calibration_report(loaded: Loaded) -> list[CalibrationRow]:
+    """Each figure of the scenario's ``calibration:`` block against the clusters' sum of the
+    same quantity in the base year: the projection without the fund at year index 0, through
+    the indicators' own definitions (value added = Σ revenue × VA rate, …). A cluster without
+    the baselines a quantity needs is left out of its sum and named."""
+    from .core.projection import available, cluster_values
+    from .scenario.calibration import ClusterSum, compare
+
+    s = loaded.scenario
+    if s.calibration is None:
+        return []
+    a = compile_arrays(s)
+    p = project(a)
+    ids = np.array(a.cluster_ids, dtype=object)
+    sums = {}
+    for name in {f.field for f in s.calibration.figures.values()} & set(indicators.EXTENSIVE):
+        have = available(a, name)
+        values = cluster_values(p, name)[0, :, 0]
+        sums[name] = ClusterSum(float(values[have].sum()), tuple(ids[have]), tuple(ids[~have]))
+    return compare(s, sums)
 
 
 # --------------------------------------------------------------------------- run

@@ -1,13 +1,197 @@
-"""What each command prints: plain-text tables (CJK characters counted two columns wide) and
-the sentences a planner reads — targets before and after, what binds, what one more unit is
-worth. Made from the same tables as the files (:mod:`.tables`)."""
+"""What each command prints: tables and the sentences a planner reads — targets before and
+after (with their Chinese names, and as average yearly growth from the base year), the fund by
+cluster and by use, what binds, what one more unit is worth. Made from the same tables as the
+files (:mod:`.tables`).
+
+Where it goes decides how it looks (:class:`Screen`): at a terminal, tables are drawn by
+``rich`` (boxes, colours, fitted to the window); anywhere else — a pipe, a file, a test — they
+are plain text aligned in columns with no escape code at all, so the text can be grepped and
+diffed. Both count a Chinese character two columns wide (``rich.cells.cell_len``). Progress bars
+(:func:`progress`) go to stderr, and only when it is a terminal.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+from rich.cells import cell_len
 
 from ..allocation.objectives import BETTER, OBJECTIVES
+from . import tables
+
+# --------------------------------------------------------------------------- screens and tables
+
+
+@dataclass(frozen=True)
+class Screen:
+    """Where the text goes: a terminal ``width`` columns wide, or plain text (``terminal=False``)."""
+
+    terminal: bool = False
+    width: int = 100
+
+
+#: plain text: pipes, files, tests
+PLAIN = Screen()
+
+
+def screen_for(stream=None) -> Screen:
+    """A terminal screen when ``stream`` (default stdout) is an interactive terminal, else
+    :data:`PLAIN`."""
+    stream = sys.stdout if stream is None else stream
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):  # closed or not a real stream
+        tty = False
+    if not tty or os.environ.get("TERM") == "dumb":
+        return PLAIN
+    return Screen(terminal=True, width=shutil.get_terminal_size((100, 24)).columns)
+
+
+@dataclass(frozen=True)
+class Col:
+    """A table column: its header, alignment, the most columns a cell may take (longer text
+    is cut with "…"), and at a terminal a style per cell text and whether it may wrap."""
+
+    head: str
+    right: bool = False
+    limit: int | None = None
+    style: Callable[[str], str | None] | None = None
+    wrap: bool = False
+
+
+def cut(text: str, limit: int | None) -> str:
+    """``text`` cut to ``limit`` terminal columns (CJK two each), ending in "…" when cut."""
+    if limit is None or cell_len(text) <= limit:
+        return text
+    out = ""
+    for ch in text:
+        if cell_len(out + ch) > limit - 1:
+            break
+        out += ch
+    return out.rstrip() + "…"
+
+
+def render(head: list[str], body: list[list[str]], right: set[int] = frozenset()) -> str:
+    """A plain-text table: a header, a rule of dashes, rows; columns two spaces apart, widths
+    in terminal columns (a Chinese character counts two)."""
+    cols = [max(cell_len(r[i]) for r in [head, *body]) for i in range(len(head))]
+
+    def line(cells):
+        out = []
+        for i, cell in enumerate(cells):
+            pad = " " * (cols[i] - cell_len(cell))
+            out.append(pad + cell if i in right else cell + pad)
+        return "  ".join(out).rstrip()
+
+    rule = "  ".join("-" * c for c in cols)
+    return "\n".join([line(head), rule, *(line(r) for r in body)])
+
+
+def grid(
+    cols: Sequence[Col], rows: list[list[str]], screen: Screen = PLAIN, *, totals: int = 0
+) -> str:
+    """A table in the screen's form; the last ``totals`` rows are totals (ruled off at a
+    terminal)."""
+    if not screen.terminal:
+        rows = [[cut(cell, c.limit) for c, cell in zip(cols, row, strict=True)] for row in rows]
+        return render([c.head for c in cols], rows, {i for i, c in enumerate(cols) if c.right})
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    # Names and sentences wrap to fit the window; numbers, ids, units and years never shrink.
+    # A window narrower than even that gets the table at its least width (the terminal wraps).
+    flexible = [c.wrap or c.limit is not None for c in cols]
+    least = []
+    for i, (c, f) in enumerate(zip(cols, flexible, strict=True)):
+        w = max(cell_len(x) for x in [c.head, *(r[i] for r in rows)])
+        least.append(min(w, 16) if f else w)
+    table = Table(
+        box=_ruled(), show_edge=False, pad_edge=False, collapse_padding=True, header_style="bold"
+    )
+    for c, w, f in zip(cols, least, flexible, strict=True):
+        justify = "right" if c.right else "left"
+        overflow = "fold" if f else "ellipsis"
+        table.add_column(
+            c.head,
+            justify=justify,
+            no_wrap=not f,
+            overflow=overflow,
+            min_width=w,
+            max_width=c.limit,
+        )
+    for i, row in enumerate(rows):
+        cells = [
+            Text(cell, style=(c.style(cell) if c.style else None) or "")
+            for c, cell in zip(cols, row, strict=True)
+        ]
+        table.add_row(*cells, end_section=totals > 0 and i == len(rows) - totals - 1)
+    width = max(screen.width, sum(least) + 2 * (len(cols) - 1))
+    buf = io.StringIO()
+    Console(file=buf, width=width, force_terminal=True, highlight=False).print(table)
+    return buf.getvalue().rstrip("\n")
+
+
+def _ruled():
+    from rich.box import Box
+
+    # a rule under the header and above the totals; no other lines
+    return Box("    \n    \n ── \n    \n ── \n    \n    \n    \n")
+
+
+def _met_style(text: str) -> str | None:
+    return "bold red" if text.startswith("NO") else "green" if text.startswith("yes") else None
+
+
+@contextlib.contextmanager
+def progress(label: str, total: int | None = None) -> Iterator[Meter]:
+    """A progress bar on stderr while a long step runs — a bar with a count once the total is
+    known (:meth:`Meter.start`), a spinner with the time spent before — cleared when it ends.
+    Nothing at all when stderr is not a terminal."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    if not screen_for(sys.stderr).terminal:  # a pipe, a file, a test: nothing
+        yield Meter(None, None)
+        return
+    err = Console(stderr=True)
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn()]
+    columns += [MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=err, transient=True) as bar:
+        yield Meter(bar, bar.add_task(label, total=total))
+
+
+class Meter:
+    """What a long step reports to its progress bar (does nothing without one)."""
+
+    def __init__(self, bar, task):
+        self.bar, self.task = bar, task
+
+    def start(self, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, total=total)
+
+    def advance(self, steps: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task, steps)
+
+
+# --------------------------------------------------------------------------- numbers and names
 
 
 def format_number(x: float) -> str:
@@ -23,43 +207,74 @@ def format_number(x: float) -> str:
     return f"{x:.4f}"
 
 
-def render(head: list[str], body: list[list[str]], right: set[int] = frozenset()) -> str:
-    def width(s: str) -> int:  # CJK characters take two columns
-        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
-
-    cols = [max(width(r[i]) for r in [head, *body]) for i in range(len(head))]
-
-    def line(cells):
-        out = []
-        for i, cell in enumerate(cells):
-            pad = " " * (cols[i] - width(cell))
-            out.append(pad + cell if i in right else cell + pad)
-        return "  ".join(out).rstrip()
-
-    rule = "  ".join("-" * c for c in cols)
-    return "\n".join([line(head), rule, *(line(r) for r in body)])
-
-
 def _signed(x: float) -> str:
     return ("+" if x > 0 else "") + format_number(x)
 
 
-def targets_table(df: pd.DataFrame) -> str:
-    """A plain-text table of targets for the terminal."""
-    head = ["target", "year", "required", "projected", "gap", "unit", "met"]
-    body = [
-        [
-            r.target_id,
-            str(r.year),
-            format_number(r.required),
-            format_number(r.projected),
-            _signed(r.gap),
-            r.unit,
-            "yes" if r.met else "NO",
-        ]
-        for r in df.itertuples()
-    ]
-    return render(head, body, right={2, 3, 4})
+def rate(x: float) -> str:
+    """A yearly growth rate as "+6.5%/yr" (one decimal, no "-0.0")."""
+    return f"{round(100 * x, 1) + 0.0:+.1f}%/yr"
+
+
+def rate_text(r, shown: str = "projected") -> str:
+    """A target as growth (a row of :func:`.tables.target_rates`): "+6.5%/yr required, +6.3%/yr
+    projected" for a target given as a growth rate, "asks +8.0%/yr, assumed +7.5%/yr" for a
+    level (the growth its level asks from the base year; the growth the scenario's assumptions
+    give without the fund). Empty for count targets and where a rate has no meaning."""
+    if pd.isna(r.required_rate):
+        return ""
+    if r.given_as_growth:
+        text = f"{rate(r.required_rate)} required"
+        return text if pd.isna(r.projected_rate) else f"{text}, {rate(r.projected_rate)} {shown}"
+    text = f"asks {rate(r.required_rate)}"
+    return text if pd.isna(r.assumed_rate) else f"{text}, assumed {rate(r.assumed_rate)}"
+
+
+#: the most terminal columns a name takes in a table
+NAME_WIDTH = 30
+
+
+def _name(name, ident: str) -> str:
+    return "" if not isinstance(name, str) or name == ident else name
+
+
+def short_name(name: str) -> str:
+    """The Chinese part at the head of a bilingual name ("智能家电 smart home appliances" →
+    "智能家电"); empty when the name does not start in Chinese."""
+    head = name.split(" ", 1)[0] if name else ""
+    return head if head and ord(head[0]) > 0x2E80 else ""
+
+
+def _cluster_label(cid: str, names: dict[str, str]) -> str:
+    short = short_name(names.get(cid, ""))
+    return f"{cid} {short}" if short else cid
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def targets_table(
+    df: pd.DataFrame, rates: pd.DataFrame | None = None, screen: Screen = PLAIN
+) -> str:
+    """Targets for the terminal: id, name, year, required, projected, gap, unit, met and, with
+    ``rates`` (:func:`.tables.target_rates`, same order), the target as growth."""
+    names = [_name(n, t) for n, t in zip(df.get("name", df.target_id), df.target_id, strict=True)]
+    cols = [Col("target")]
+    if any(names):
+        cols.append(Col("name", limit=NAME_WIDTH))
+    cols += [Col("year"), Col("required", True), Col("projected", True), Col("gap", True)]
+    cols += [Col("unit"), Col("met", style=_met_style)]
+    if rates is not None:
+        cols.append(Col("per year", wrap=True))
+    body = []
+    for i, r in enumerate(df.itertuples()):
+        row = [r.target_id] + ([names[i]] if any(names) else [])
+        row += [str(r.year), format_number(r.required), format_number(r.projected)]
+        row += [_signed(r.gap), r.unit, "yes" if r.met else "NO"]
+        if rates is not None:
+            row.append(rate_text(rates.iloc[i]))
+        body.append(row)
+    return grid(cols, body, screen)
 
 
 def limits_lines(df: pd.DataFrame) -> list[str]:
@@ -73,62 +288,81 @@ def limits_lines(df: pd.DataFrame) -> list[str]:
     ]
 
 
-def allocation_table(df: pd.DataFrame, a) -> str:
-    """Cluster × fund-year table of an allocation frame (:func:`.tables.allocation_frame`)."""
+def allocation_table(
+    df: pd.DataFrame, a, screen: Screen = PLAIN, category_names: dict[str, str] | None = None
+) -> str:
+    """Cluster × fund-year table of an allocation frame (:func:`.tables.allocation_frame`), with
+    the clusters' names, and with categories the split by use as a second table."""
     per = df.groupby(["cluster", "year"], sort=False).amount.sum().unstack("year")
     years = [int(a.years[t]) for t in np.flatnonzero(a.fund_years)]
-    head = ["cluster", *map(str, years), "total"]
-    body = [
-        [c, *(format_number(per.loc[c, y]) for y in years), format_number(per.loc[c].sum())]
-        for c in per.index
-    ]
-    body.append(
-        ["total", *(format_number(per[y].sum()) for y in years), format_number(per.values.sum())]
-    )
+    names = dict(zip(a.cluster_ids, a.cluster_names, strict=True))
+    shown = [_name(names.get(c), c) for c in per.index]
+    cols = [Col("cluster")] + ([Col("name", limit=NAME_WIDTH)] if any(shown) else [])
+    cols += [Col(str(y), True) for y in years] + [Col("total", True)]
     budget = [a.budget[a.year_index(y)] / a.fund_unit_factor for y in years]
-    body.append(["budget", *map(format_number, budget), format_number(sum(budget))])
-    text = f"allocation ({a.fund_unit}):\n" + render(head, body, right=set(range(1, len(head))))
+    lines = [(c, n, [per.loc[c, y] for y in years]) for c, n in zip(per.index, shown, strict=True)]
+    lines += [("total", "", [per[y].sum() for y in years]), ("budget", "", budget)]
+    body = [
+        [label, *([name] if any(shown) else []), *map(format_number, [*v, sum(v)])]
+        for label, name, v in lines
+    ]
+    text = f"allocation ({a.fund_unit}):\n" + grid(cols, body, screen, totals=2)
     if "category" in df:
-        split = df.groupby("category", sort=False).amount.sum()
-        text += "\nby use: " + ", ".join(f"{k} {format_number(v)}" for k, v in split.items())
+        text += "\n\n" + uses_table(df, a, screen, category_names or {})
     return text
 
 
-def before_after_table(df: pd.DataFrame) -> str:
-    head = [
-        "target",
-        "year",
-        "required",
-        "no fund",
-        "optimised",
-        "gap",
-        "unit",
-        "met",
-        "fund moves it",
-    ]
+def uses_table(df: pd.DataFrame, a, screen: Screen = PLAIN, names: dict[str, str] | None = None):
+    """The fund's split by use (category) and year, with each use's share of the money."""
+    names = names or {}
+    per = df.groupby(["category", "year"], sort=False).amount.sum().unstack("year")
+    years = list(per.columns)
+    whole = float(per.values.sum())
+    shown = [_name(names.get(k), k) for k in per.index]
+    cols = [Col("use")] + ([Col("name", limit=NAME_WIDTH)] if any(shown) else [])
+    cols += [Col(str(y), True) for y in years] + [Col("total", True), Col("share", True)]
     body = []
-    for r in df.itertuples():
+    for k, n in zip(per.index, shown, strict=True):
+        total = float(per.loc[k].sum())
+        share = f"{100 * total / whole:.1f}%" if whole > 0 else "—"
+        amounts = [format_number(per.loc[k, y]) for y in years]
+        body.append([k, *([n] if any(shown) else []), *amounts, format_number(total), share])
+    return f"by use ({a.fund_unit}):\n" + grid(cols, body, screen)
+
+
+def before_after_table(
+    df: pd.DataFrame, rates: pd.DataFrame | None = None, screen: Screen = PLAIN
+) -> str:
+    """Every target without the fund and with the allocation (:func:`.tables.before_after`);
+    with ``rates`` (same order) the target as growth, the optimised projection's included."""
+    names = [_name(n, t) for n, t in zip(df.get("name", df.target_id), df.target_id, strict=True)]
+    cols = [Col("target")] + ([Col("name", limit=NAME_WIDTH)] if any(names) else [])
+    cols += [Col("year"), Col("required", True), Col("no fund", True), Col("optimised", True)]
+    cols += [Col("gap", True), Col("unit"), Col("met", style=_met_style), Col("fund moves it")]
+    if rates is not None:
+        cols.append(Col("per year", wrap=True))
+    body = []
+    for i, r in enumerate(df.itertuples()):
         met = ("yes" if r.met_after else "NO") + (
             " (new)" if r.met_after and not r.met_before else ""
         )
-        body.append(
-            [
-                r.target_id,
-                str(r.year),
-                format_number(r.required),
-                format_number(r.before),
-                format_number(r.after),
-                _signed(r.gap_after),
-                r.unit,
-                met,
-                "yes" if r.fund_can_move else "no",
-            ]
-        )
-    return render(head, body, right={2, 3, 4, 5})
+        row = [r.target_id] + ([names[i]] if any(names) else [])
+        row += [str(r.year), format_number(r.required), format_number(r.before)]
+        row += [format_number(r.after), _signed(r.gap_after), r.unit, met]
+        row.append("yes" if r.fund_can_move else "no")
+        if rates is not None:
+            row.append(rate_text(rates.iloc[i], "optimised"))
+        body.append(row)
+    return grid(cols, body, screen)
 
 
-def marginal_sentences(marginals: list, limits: list[dict], objective: str) -> list[str]:
+def marginal_sentences(
+    marginals: list, limits: list[dict], objective: str, names: dict[str, str] | None = None
+) -> list[str]:
+    """What one more fund unit each year, and one more unit of each binding limit, is worth;
+    a cluster is named by its id and the Chinese head of its name (``names``: id → name)."""
     o = OBJECTIVES[objective]
+    names = names or {}
     lines = []
     for e in marginals:
         head = f"+{format_number(e.extra)}{e.unit} in {e.year}"
@@ -141,7 +375,7 @@ def marginal_sentences(marginals: list, limits: list[dict], objective: str) -> l
                 parts.append(f"targets met {e.targets_met_change:+d}")
             if e.best_cluster:
                 parts.append(
-                    f"the best use is {e.best_cluster} (+{format_number(e.best_cluster_amount)}"
+                    f"the best use is {_cluster_label(e.best_cluster, names)} (+{format_number(e.best_cluster_amount)}"
                     f"{e.unit} there), worth {format_number(e.horizon_revenue_gain)} 亿元 of "
                     f"{e.horizon_year} revenue"
                 )
@@ -164,7 +398,7 @@ def marginal_sentences(marginals: list, limits: list[dict], objective: str) -> l
 # --------------------------------------------------------------------------- per command
 
 
-def run_text(res, targets: pd.DataFrame, limits: pd.DataFrame, out) -> str:
+def run_text(res, targets: pd.DataFrame, limits: pd.DataFrame, out, screen: Screen = PLAIN) -> str:
     m = res.prepared.loaded.scenario.scenario
     loaded = res.prepared.loaded
     a = res.prepared.arrays
@@ -175,7 +409,11 @@ def run_text(res, targets: pd.DataFrame, limits: pd.DataFrame, out) -> str:
     if res.grant is not None:
         total = res.grant.sum() / a.fund_unit_factor
         lines.append(f"allocation: {res.allocation} ({total:g} {a.fund_unit} in all)")
-    lines += ["", targets_table(targets) if len(targets) else "(no targets: projection only)", ""]
+    if len(targets):
+        rates = tables.target_rates(res.ledger, res.reference)
+        lines += ["", targets_table(targets, rates, screen), ""]
+    else:
+        lines += ["", "(no targets: projection only)", ""]
     broken = limits_lines(limits)
     if res.grant is not None:
         lines += broken or ["the allocation keeps every rule of the fund and the limits"]
@@ -192,7 +430,9 @@ def run_text(res, targets: pd.DataFrame, limits: pd.DataFrame, out) -> str:
     return "\n".join(lines)
 
 
-def optimise_text(res, table: pd.DataFrame, allocation: pd.DataFrame, out) -> str:
+def optimise_text(
+    res, table: pd.DataFrame, allocation: pd.DataFrame, out, screen: Screen = PLAIN
+) -> str:
     opt = res.opt
     a = res.prepared.arrays
     m = res.prepared.loaded.scenario.scenario
@@ -200,7 +440,11 @@ def optimise_text(res, table: pd.DataFrame, allocation: pd.DataFrame, out) -> st
     lines = [
         f"{m.jurisdiction} — {res.prepared.loaded.scenario.funds.name}, objective {opt.objective_name}"
     ]
-    lines += ["", allocation_table(allocation, a), "", before_after_table(table), ""]
+    funds = res.prepared.loaded.scenario.funds
+    uses = {c.id: c.name for c in funds.categories}
+    rates = tables.target_rates(opt.ledger, opt.problem.reference)
+    lines += ["", allocation_table(allocation, a, screen, uses), ""]
+    lines += [before_after_table(table, rates, screen), ""]
     lines.append(
         f"{int(opt.ledger.met[:, 0].sum())} of {len(specs)} targets met (without the fund: "
         f"{int(res.no_fund.met[:, 0].sum())}); the fund can move {int(opt.movable.sum())} of them. "
@@ -213,9 +457,9 @@ def optimise_text(res, table: pd.DataFrame, allocation: pd.DataFrame, out) -> st
             + (f" (proven gap {gap:.2%})" if gap is not None else "")
         )
     lines.append("binding: " + (", ".join(res.binding) or "nothing binds"))
-    lines += [
-        "  " + s for s in marginal_sentences(res.marginals, res.limit_marginals, opt.objective_name)
-    ]
+    names = dict(zip(a.cluster_ids, a.cluster_names, strict=True))
+    sentences = marginal_sentences(res.marginals, res.limit_marginals, opt.objective_name, names)
+    lines += ["  " + s for s in sentences]
     t = opt.timings
     total = t["build_seconds"] + t["handoff_seconds"] + t["solve_seconds"]
     lines.append(
@@ -227,16 +471,16 @@ def optimise_text(res, table: pd.DataFrame, allocation: pd.DataFrame, out) -> st
     return "\n".join(lines)
 
 
-def compare_text(res, df: pd.DataFrame, out) -> str:
+def compare_text(res, df: pd.DataFrame, out, screen: Screen = PLAIN) -> str:
     a = res.prepared.arrays
     n = len(res.prepared.specs)
-    head = [
-        "allocation",
-        f"objective ({res.objective}, {BETTER[res.objective]} is better)",
-        "targets met",
-        "weighted shortfall",
-        f"spent ({a.fund_unit})",
-        "within limits",
+    cols = [
+        Col("allocation"),
+        Col(f"objective ({res.objective}, {BETTER[res.objective]} is better)", True),
+        Col("targets met", True),
+        Col("weighted shortfall", True),
+        Col(f"spent ({a.fund_unit})", True),
+        Col("within limits", style=_met_style),
     ]
     body = [
         [
@@ -249,7 +493,7 @@ def compare_text(res, df: pd.DataFrame, out) -> str:
         ]
         for r in df.itertuples()
     ]
-    lines = [render(head, body, right={1, 2, 3, 4}), f"\nper-target gaps in {out}/comparison.csv"]
+    lines = [grid(cols, body, screen), f"\nper-target gaps in {out}/comparison.csv"]
     if not df.feasible.all():
         lines.append(
             "An allocation that breaks a limit is not comparable: the optimiser is held to every limit."
@@ -261,10 +505,11 @@ def _shorten(text: str, n: int = 48) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def sweep_text(res, df: pd.DataFrame, out) -> str:
+def sweep_text(res, df: pd.DataFrame, out, screen: Screen = PLAIN) -> str:
     a = res.prepared.arrays
     n = len(res.prepared.specs)
-    head = [f"budget ({a.fund_unit}/yr)", "status", "objective", "targets met", "spent"]
+    cols = [Col(f"budget ({a.fund_unit}/yr)", True), Col("status"), Col("objective", True)]
+    cols += [Col("targets met", True), Col("spent", True)]
     body = [
         [
             format_number(r.budget),
@@ -275,4 +520,4 @@ def sweep_text(res, df: pd.DataFrame, out) -> str:
         ]
         for r in df.itertuples()
     ]
-    return render(head, body, right={0, 2, 3, 4}) + f"\n\nallocation per budget in {out}/sweep.csv"
+    return grid(cols, body, screen) + f"\n\nallocation per budget in {out}/sweep.csv"

@@ -24,8 +24,10 @@ import yaml
 from .. import __version__
 from . import tables
 
-#: CSVs are UTF-8; the encoding is set in this one place
-CSV_ENCODING = "utf-8"
+#: Every CSV a command writes is UTF-8 with a byte-order mark, set in this one place: Excel as
+#: installed in China reads a CSV without a BOM as GBK and garbles its Chinese; with the BOM it
+#: opens it as UTF-8. pandas, and the csv module with ``encoding="utf-8-sig"``, read it back.
+CSV_ENCODING = "utf-8-sig"
 
 
 @contextlib.contextmanager
@@ -59,8 +61,9 @@ def default_out(loaded, command: str, objective: str | None = None) -> Path:
     return Path("results") / name
 
 
-def write_csv(path: Path, df: pd.DataFrame) -> None:
-    df.to_csv(path, index=False, encoding=CSV_ENCODING)
+def write_csv(path: Path, df: pd.DataFrame, **options) -> None:
+    """The one writer of CSVs (:data:`CSV_ENCODING`)."""
+    df.to_csv(path, index=False, encoding=CSV_ENCODING, **options)
 
 
 def write_yaml(path: Path, data: dict) -> None:
@@ -167,8 +170,7 @@ def opt_rules(res):
 def write_allocation(path: Path, grant: np.ndarray, a) -> None:
     """``allocation.csv`` at full precision (the shortest repr that reads back to the same
     float), so ``run --allocation`` reproduces the optimiser's projection exactly."""
-    df = tables.allocation_frame(grant, a)
-    df.to_csv(path, index=False, encoding=CSV_ENCODING, float_format=None)
+    write_csv(path, tables.allocation_frame(grant, a), float_format=None)
 
 
 def write_compare(out: Path, res) -> None:

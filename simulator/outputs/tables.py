@@ -14,7 +14,7 @@ import pandas as pd
 from .. import indicators
 from ..core.limits import RuleCheck
 from ..core.projection import Projection, available, cluster_values, scope_values
-from ..core.targets import Ledger, display
+from ..core.targets import Ledger, display, values_at
 from ..scenario.arrays import ScenarioArrays
 from ..units import DISPLAY, display_factor
 
@@ -206,3 +206,55 @@ def marginal_frame(marginals: list) -> pd.DataFrame:
         "horizon_year",
     ]
     return pd.DataFrame([asdict(m) for m in marginals], columns=columns)
+
+
+def cagr(value: float, base: float, years: int) -> float:
+    """Average yearly growth from ``base`` to ``value`` over ``years``: (value/base)^(1/years) − 1;
+    NaN when it has no meaning (no years, a base or a value that is not positive)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = value / base
+    if years <= 0 or not np.isfinite(ratio) or ratio <= 0 or base <= 0:
+        return np.nan
+    return float(ratio ** (1.0 / years) - 1.0)
+
+
+def target_rates(led: Ledger, reference: Projection, sample: int = 0) -> pd.DataFrame:
+    """Every target as average yearly growth from the base year (what the console shows beside
+    the levels): ``target_id, given_as_growth, years, base, required_rate, projected_rate,
+    assumed_rate``.
+
+    ``base`` is the base-year value of the target's scope (canonical units); ``required_rate``
+    is the plan's rate for a target given as growth, else the rate its level asks;
+    ``projected_rate`` is the growth of the ledger's projection and ``assumed_rate`` that of
+    ``reference``, the projection without the fund (what the scenario's assumptions give). NaN
+    for count targets and wherever a rate has no meaning.
+    """
+    rows = []
+    for j, spec in enumerate(led.specs):
+        row = {"target_id": spec.id, "given_as_growth": spec.growth is not None, "years": spec.t}
+        if spec.kind == "count":
+            nan = np.nan
+            row.update(base=nan, required_rate=nan, projected_rate=nan, assumed_rate=nan)
+        else:
+            path = values_at(reference, spec)[sample]
+            base = float(path[0])
+            required = float(led.required[j, sample])
+            row.update(
+                base=base,
+                required_rate=spec.growth
+                if spec.growth is not None
+                else cagr(required, base, spec.t),
+                projected_rate=cagr(float(led.projected[j, sample]), base, spec.t),
+                assumed_rate=cagr(float(path[spec.t]), base, spec.t),
+            )
+        rows.append(row)
+    columns = [
+        "target_id",
+        "given_as_growth",
+        "years",
+        "base",
+        "required_rate",
+        "projected_rate",
+        "assumed_rate",
+    ]
+    return pd.DataFrame(rows, columns=columns)

@@ -16,7 +16,15 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from .. import indicators
 from ..units import UnitError, factor
@@ -351,6 +359,106 @@ class Limits(Strict):
     )
 
 
+# --------------------------------------------------------------------------- calibration
+
+#: what a calibration figure may total: every extensive indicator (it adds up over clusters),
+#: and counts of firms (reported, not compared: no cluster has a count of firms)
+CALIBRATION_KINDS: dict[str, str] = {
+    **{name: e.kind for name, e in indicators.EXTENSIVE.items()},
+    "firms": "count",
+}
+#: how far (a share) the clusters' sum may be from a published total before validate warns
+DEFAULT_TOLERANCE = 0.10
+
+
+def _no_bare_number(v):
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        raise ValueError(
+            'write a tolerance as a share with its reason, e.g. {value: 10, unit: "%", '
+            'assumption: "..."}'
+        )
+    return v
+
+
+def _share_0_to_1(q: Quantity) -> Quantity:
+    share = q.values()[0] * factor(q.unit, "share")
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"a tolerance is a share from 0 to 100 % (got {q.value:g} {q.unit})")
+    return q
+
+
+Tolerance = Annotated[
+    Quantity,
+    BeforeValidator(_no_bare_number),
+    _of_kind("share"),
+    Scalar,
+    AfterValidator(_share_0_to_1),
+]
+
+
+class CalibrationFigure(Quantity):
+    """A published total of the jurisdiction that the clusters' base-year sum is compared with.
+
+    Written under ``calibration.figures`` with its field as the key (``value_added: {...}``), or
+    under any key with ``field:`` (``value_added_all_industry: {field: value_added, ...}``).
+    """
+
+    field: str = Field(description="the quantity it totals: revenue, value_added, land, tax …")
+    scope: str = Field(description="what the total covers, e.g. 规上工业 of the whole city")
+    year: int | None = Field(
+        None, ge=1949, le=2100, description="the statistic's year (default: the base year)"
+    )
+    tolerance: Tolerance | None = Field(None, description="overrides calibration.tolerance")
+
+    @field_validator("value")
+    @classmethod
+    def _one_non_negative_number(cls, v):
+        if not isinstance(v, int | float):
+            raise ValueError("a calibration figure is a single number")
+        if v < 0:
+            raise ValueError("must not be negative")
+        return v
+
+    @field_validator("field")
+    @classmethod
+    def _known_field(cls, v):
+        if v not in CALIBRATION_KINDS:
+            raise ValueError(
+                f"unknown calibration field {v!r}: name the figure after one of "
+                f"{', '.join(CALIBRATION_KINDS)}, or give field: one of them"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _unit_of_the_field(self):
+        try:
+            factor(self.unit, CALIBRATION_KINDS[self.field])
+        except UnitError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+
+class Calibration(Strict):
+    """Published jurisdiction totals for the base year, to reconcile the clusters with."""
+
+    tolerance: Tolerance | None = Field(
+        None, description=f"default {DEFAULT_TOLERANCE:.0%}: beyond it, validate warns"
+    )
+    figures: dict[str, CalibrationFigure] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _field_from_key(cls, data):
+        figures = data.get("figures") if isinstance(data, dict) else None
+        if isinstance(figures, dict):
+            figures = {
+                k: {"field": str(k), **v} if isinstance(v, dict) and "field" not in v else v
+                for k, v in figures.items()
+            }
+            data = {**data, "figures": figures}
+        return data
+
+
 # --------------------------------------------------------------------------- scenario
 
 
@@ -400,6 +508,20 @@ class Scenario(Strict):
     limits: Limits = Field(default_factory=Limits)
     what_ifs: dict[str, WhatIf] = Field(default_factory=dict)
     not_modelled: list[NotModelled] = Field(default_factory=list)
+    calibration: Calibration | None = Field(
+        None, description="published jurisdiction totals the clusters are reconciled with"
+    )
+
+    @model_validator(mode="after")
+    def _calibration_years(self):
+        base = self.scenario.base_year
+        for key, f in (self.calibration.figures if self.calibration else {}).items():
+            if f.year is not None and f.year > base:
+                raise ValueError(
+                    f"calibration.figures.{key}.year: {f.year} is after the base year {base}; "
+                    "a calibration figure reconciles the base year's baselines"
+                )
+        return self
 
     @property
     def years(self) -> list[int]:
