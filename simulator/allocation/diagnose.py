@@ -32,6 +32,7 @@ FIELD = {
     "category_share_max": "funds.categories.{0}.share.max",
     "target_required": "targets.{0}",
     "count_required": "targets.{0}",
+    "target_yearly_required": "targets.{0}",
 }
 
 #: at most this many feasibility solves in a deletion filter
@@ -60,9 +61,9 @@ def conflict(con, model) -> dict | None:
     index = index if isinstance(index, tuple) else (index,)
     field = fields[family].format(*index)
     years = [int(i) for i in index if isinstance(i, int)]
-    if family in ("target_required", "count_required"):
+    if family in ("target_required", "count_required", "target_yearly_required"):
         spec = model.by_id[index[0]].spec
-        year = model.calendar[spec.t]
+        year = index[1] if family == "target_yearly_required" else model.calendar[spec.t]
         what = spec.name if str(year) in spec.name else f"{spec.name} {year}"
         return {"field": field, "year": year, "name": f"{field} (hard): {what}"}
     name = f"{field} ({', '.join(map(str, years))})" if years else field

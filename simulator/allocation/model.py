@@ -89,7 +89,12 @@ def _sets(m, pr: AllocationProblem) -> None:
     movable = [d for d in pr.targets if d.movable]
     m.J = pyo.Set(initialize=[d.spec.id for d in movable if not d.spec.hard], ordered=True)
     m.H = pyo.Set(
-        initialize=[d.spec.id for d in movable if d.spec.hard and d.row is not None], ordered=True
+        initialize=[
+            d.spec.id
+            for d in movable
+            if d.spec.hard and (d.row is not None or d.yearly is not None)
+        ],
+        ordered=True,
     )
     m.N = pyo.Set(
         initialize=[d.spec.id for d in movable if d.cluster_rows is not None], ordered=True
@@ -284,20 +289,45 @@ def _level_targets(m, pr: AllocationProblem) -> None:
 
     target_shortfall[j]:  σ_j·(lhs_j(u) − rhs_j)/norm_j + v_shortfall[j] ≥ 0
     target_required[j]:   σ_j·(lhs_j(u) − rhs_j)/norm_j ≥ 0                (hard targets)
+    target_yearly[j,y]:   σ_j·(X_j[y](u) − r_jy·X_j[y−1](u))/norm_jy + v_shortfall[j] ≥ 0
+    target_yearly_required[j,y]: σ_j·(X_j[y](u) − r_jy·X_j[y−1](u))/norm_jy ≥ 0   (hard)
+
+    The last two are the year-on-year targets, one row per plan year y up to the target year,
+    sharing one shortfall, so v_shortfall[j] is the worst year's relative shortfall.
     """
     soft = [j for j in m.J if m.by_id[j].row is not None]
-    for name, ids in (("target_shortfall", soft), ("target_required", list(m.H))):
+    hard = [j for j in m.H if m.by_id[j].row is not None]
+    position = {j: i for i, j in enumerate(m.J)}
+    for name, ids in (("target_shortfall", soft), ("target_required", hard)):
         data = [m.by_id[j] for j in ids]
         f = np.array([d.spec.sense / float(d.norm[0]) for d in data])
         lower = np.array([-fi * (d.row.const[0] - d.rhs[0]) for fi, d in zip(f, data, strict=True)])
         entries = [_u_entries(m, [d.row for d in data], f)]
         if name == "target_shortfall":
-            position = {j: i for i, j in enumerate(m.J)}
             rows = np.arange(len(ids))
             entries.append(
                 (rows, at(m, "v_shortfall", [position[j] for j in ids]), np.ones(len(ids)))
             )
         add_rows(m, name, ids, entries, lower, INF)
+    for name, ids in (
+        ("target_yearly", [j for j in m.J if m.by_id[j].yearly is not None]),
+        ("target_yearly_required", [j for j in m.H if m.by_id[j].yearly is not None]),
+    ):
+        keys, rows, f, owner = [], [], [], []
+        for j in ids:
+            d = m.by_id[j]
+            for t, row, norm in d.yearly:
+                keys.append((j, m.calendar[t]))
+                rows.append(row)
+                f.append(d.spec.sense / norm)
+                owner.append(j)
+        f = np.array(f)
+        lower = np.array([-fi * r.const[0] for fi, r in zip(f, rows, strict=True)])
+        entries = [_u_entries(m, rows, f)]
+        if name == "target_yearly" and keys:
+            n = np.arange(len(keys))
+            entries.append((n, at(m, "v_shortfall", [position[j] for j in owner]), np.ones(len(n))))
+        add_rows(m, name, keys, entries, lower, INF)
 
 
 def _count_targets(m, pr: AllocationProblem) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..core import response
 from ..core.limits import LIMITS, Limit
-from ..core.linear import LinearForm, cluster_forms, limit_form, target_row
+from ..core.linear import LinearForm, cluster_forms, limit_form, target_row, year_on_year_rows
 from ..core.projection import Projection, project
 from ..core.targets import TargetSpec, required, values_at
 from ..scenario.arrays import ScenarioArrays
@@ -59,6 +59,9 @@ class TargetData:
     cluster_rows: list[Row] | None  # count targets: each member's indicator
     movable: bool
     shortfall_bound: float  # an upper bound on its relative shortfall (for big-M)
+    #: year-on-year targets: (year index t, row of X(t) − r_t·X(t−1), norm) for each plan year
+    #: up to the target year, each σ·row/norm + s ≥ 0 (``row`` is then None)
+    yearly: list[tuple[int, Row, float]] | None = None
 
 
 @dataclass
@@ -158,6 +161,9 @@ def _forms(spec: TargetSpec, required_level: float, factor, reference):
     """The target's linear forms: one per member cluster for a count target, else one."""
     if spec.kind == "count":
         return cluster_forms(spec, factor), None
+    if spec.form == "year_on_year":
+        yearly = year_on_year_rows(spec, factor, reference)
+        return [tr.form for _, tr in yearly], yearly
     tr = target_row(spec, required_level, factor, reference)
     return [tr.form], tr
 
@@ -167,6 +173,13 @@ def _target(spec, req, tr, rows, u_max) -> TargetData:
         movable = any(r.movable for r in rows)
         norm = np.maximum(np.abs(req), 1.0)
         return TargetData(spec, req, None, req, norm, rows, movable, 1.0)
+    if spec.form == "year_on_year":  # tr: [(t, TargetRow)], one per row
+        yearly = [(t, row, y.norm) for (t, y), row in zip(tr, rows, strict=True)]
+        bound = max(_worst_shortfall(spec, 0.0, row, norm, u_max) for _, row, norm in yearly)
+        zero = np.zeros_like(req)
+        norm = np.full_like(req, yearly[-1][2])
+        movable = any(row.movable for _, row, _ in yearly)
+        return TargetData(spec, req, None, zero, norm, None, movable, bound, yearly)
     row = rows[0]
     worst = spec.sense * (tr.rhs - row.const[0]) + np.sum(
         np.maximum(0.0, -spec.sense * row.coef) * u_max[row.c, row.s]
@@ -175,6 +188,14 @@ def _target(spec, req, tr, rows, u_max) -> TargetData:
     norm = np.full_like(req, tr.norm)
     bound = max(0.0, float(worst)) / tr.norm
     return TargetData(spec, req, row, rhs, norm, None, row.movable, bound)
+
+
+def _worst_shortfall(spec: TargetSpec, rhs: float, row: Row, norm: float, u_max) -> float:
+    """The largest relative shortfall of σ·(row − rhs)/norm over allocations up to u_max."""
+    worst = spec.sense * (rhs - row.const[0]) + np.sum(
+        np.maximum(0.0, -spec.sense * row.coef) * u_max[row.c, row.s]
+    )
+    return max(0.0, float(worst)) / norm
 
 
 def build_problem(
@@ -193,6 +214,8 @@ def build_problem(
     for i, spec in enumerate(specs):
         base = values_at(reference, spec)[:, 0] if spec.kind != "count" else np.zeros(1)
         req = np.asarray(required(spec, base), dtype=float)
+        if spec.form == "year_on_year":  # the target year's step without the fund
+            req = spec.step_rate(spec.t) * values_at(reference, spec)[:, spec.t - 1]
         spec_forms, tr = _forms(spec, float(req[0]), factor, reference)
         required_levels.append(req)
         built.append(tr)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import indicators
 from .projection import Projection
-from .targets import TargetSpec, scale
+from .targets import TargetSpec, scale, year_on_year_norm
 
 PRIMARIES = ("revenue", "investment", "tech_investment")
 
@@ -111,6 +111,22 @@ def target_row(
         raise ValueError("count targets are rows per cluster: use cluster_forms")
     form = indicator_form(spec.indicator, spec.members, spec.t, factor)
     return TargetRow(spec, form, required, float(scale(required)))
+
+
+def year_on_year_rows(
+    spec: TargetSpec, factor: dict[str, np.ndarray], reference: Projection
+) -> list[tuple[int, TargetRow]]:
+    """A year-on-year target as one row per plan year t ≤ t_j: X(t) − r_t·X(t−1) ≥ 0 (σ), with
+    r_t = (1+g)·P_t/P_(t−1) and the norm |r_t|·X⁰(t−1) of the ledger's yearly shortfall."""
+    rows = []
+    for t in range(1, spec.t + 1):
+        rate = spec.step_rate(t)
+        now = indicator_form(spec.indicator, spec.members, t, factor)
+        before = indicator_form(spec.indicator, spec.members, t - 1, factor)
+        x0 = float(before.evaluate(reference.primary)[0])
+        norm = float(year_on_year_norm(rate, x0))
+        rows.append((t, TargetRow(spec, now.add(before, -rate), 0.0, norm)))
+    return rows
 
 
 def cluster_forms(spec: TargetSpec, factor: dict[str, np.ndarray]) -> list[LinearForm]:

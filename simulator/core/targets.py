@@ -12,7 +12,21 @@ or a growth rate turned into a level from the base year: r_j = X_S(t₀)·(1+g)^
 
 with D⁰ the denominator without any fund, so s_j is the exact relative miss of a level target,
 and of a ratio target it is exact without funds and linear in them. A count target ("5
-clusters over 1000亿") has s_j = max(0, r_j − count)/r_j. The weighted shortfall
+clusters over 1000亿") has s_j = max(0, r_j − count)/r_j.
+
+**Real basis.** A money target with ``basis: real`` is in base-year prices: its required level is
+turned into current prices with the scenario's price index P (``prices.deflator``),
+r_j = X_S(t₀)·(1+g)^(t_j−t₀)·P_t/P_0 (a level: r·P_t/P_0), so real growth is tested on real
+growth; the ledger stays in current prices and the outputs show real targets in base-year prices
+(value·P_0/P_t, :func:`display`).
+
+**Year-on-year.** A growth target with ``form: year_on_year`` asks X(t) ≥ (1+g)·k_t·X(t−1) in
+every plan year t up to t_j (k_t = P_t/P_(t−1) for a real target, else 1). Each year is a
+ratio X(t)/X(t−1) ≥ r_t with the relative shortfall s_t = max(0, σ(r_t·X(t−1) − X(t)))/
+(|r_t|·X⁰(t−1)); the target is met when every year is, and s_j = max_t s_t (the worst year:
+"16 % every year" is missed by as much as its worst year misses it, and a max is what the
+optimiser can bound linearly, one row per year sharing s_j). The ledger's required and
+projected are those of the target year's step, r_t·X(t_j−1) and X(t_j). The weighted shortfall
 Σ_j w_j s_j is the optimiser's default objective; :func:`shortfalls` evaluates it for any
 projection so that any allocation can be scored on the same scale.
 """
@@ -57,6 +71,18 @@ class TargetSpec:
     threshold: float | None  # count targets: indicator threshold (canonical)
     unit_kind: str  # kind of the required level (count for count targets)
     provenance: str
+    basis: str = "nominal"  # "nominal" | "real" (required level in base-year prices)
+    form: str = "average"  # growth: "average" (CAGR) | "year_on_year" (every year)
+    price: np.ndarray | None = None  # (t,) P_t/P_0 for a real target; None for nominal
+
+    def price_ratio(self, t: int, since: int = 0) -> float:
+        """P_t/P_since for a real target (1 for a nominal one)."""
+        return 1.0 if self.price is None else float(self.price[t] / self.price[since])
+
+    def step_rate(self, t: int, stretch: bool = False) -> float:
+        """Year-on-year: the least growth factor from year t−1 to t, (1+g)·P_t/P_(t−1)."""
+        g = self.stretch_growth if stretch else self.growth
+        return (1.0 + g) * self.price_ratio(t, t - 1)
 
 
 def _pair(q, f: float) -> tuple[float, float | None]:
@@ -107,6 +133,9 @@ def _compile(t: Target, a: ScenarioArrays, position: dict[str, int]) -> TargetSp
         threshold=threshold,
         unit_kind=unit_kind,
         provenance=provenance,
+        basis=t.basis,
+        form=t.form,
+        price=a.price_index if t.basis == "real" else None,
     )
 
 
@@ -124,15 +153,45 @@ def values_at(p: Projection, spec: TargetSpec) -> np.ndarray:
 def required(spec: TargetSpec, base: np.ndarray, stretch: bool = False) -> np.ndarray:
     """Required level (n,) given the base-year values ``base`` (n,) of the scope."""
     n_years = spec.t  # years since the base year
+    prices = spec.price_ratio(spec.t)  # P_t/P_0: a real target in current prices
     if stretch:
         if spec.stretch_level is not None:
-            return np.full_like(base, spec.stretch_level)
+            return np.full_like(base, spec.stretch_level * prices)
         if spec.stretch_growth is not None:
-            return base * (1 + spec.stretch_growth) ** n_years
+            return base * (1 + spec.stretch_growth) ** n_years * prices
         return np.full_like(base, np.nan)
     if spec.level is not None:
-        return np.full_like(base, spec.level)
-    return base * (1 + spec.growth) ** n_years
+        return np.full_like(base, spec.level * prices)
+    return base * (1 + spec.growth) ** n_years * prices
+
+
+def year_on_year_norm(rate, previous_no_fund):
+    """Normaliser of a year's relative shortfall: |r_t|·X⁰(t−1) (|r_t| if X⁰ is not positive)."""
+    x0 = np.asarray(previous_no_fund, dtype=float)
+    return scale(np.asarray(rate, dtype=float)) * np.where(x0 > 0, x0, 1.0)
+
+
+def _year_on_year(spec: TargetSpec, path: np.ndarray, reference_path: np.ndarray) -> dict:
+    """Every year's step of a year-on-year target: (n,) required and stretch at the target
+    year, met and stretch met in every year, and the worst year's relative shortfall."""
+    ts = np.arange(1, spec.t + 1)
+    sense = float(spec.sense)
+    out = {}
+    for key, stretch in (("", False), ("stretch_", True)):
+        if stretch and spec.stretch_growth is None:
+            nan = np.full(path.shape[0], np.nan)
+            out.update(stretch_required=nan, stretch_met=np.zeros(path.shape[0], bool))
+            continue
+        rate = np.array([spec.step_rate(t, stretch) for t in ts])
+        req = rate * path[:, ts - 1]
+        met = _meets(path[:, ts], req, sense)
+        out[key + "required"] = req[:, -1]
+        out[key + "met"] = met.all(axis=1)
+        if not stretch:
+            norm = year_on_year_norm(rate, reference_path[:, ts - 1])
+            short = np.maximum(0.0, sense * (req - path[:, ts])) / norm
+            out["shortfall"] = np.where(met, 0.0, short).max(axis=1)
+    return out
 
 
 @dataclass(frozen=True)
@@ -208,6 +267,18 @@ def ledger(p: Projection, specs: list[TargetSpec], reference: Projection | None 
     first = np.where(window.any(axis=2), window.argmax(axis=2), -1)
     short = _shortfall(specs, proj, req, sense, den, den0)
     short = np.where(met, 0.0, short)
+    for j, spec in enumerate(specs):
+        if spec.form == "year_on_year":
+            ref_path = path[j] if reference is p else values_at(reference, spec)
+            y = _year_on_year(spec, path[j], ref_path)
+            req[j], sreq[j], met[j], smet[j] = (
+                y["required"],
+                y["stretch_required"],
+                y["met"],
+                y["stretch_met"],
+            )
+            short[j] = y["shortfall"]
+            first[j] = np.where(met[j], spec.t, -1)
     return Ledger(specs, req, proj, met, sreq, smet, short, first)
 
 
@@ -238,5 +309,8 @@ def weighted_shortfall(led: Ledger, include: np.ndarray | None = None) -> np.nda
 
 
 def display(spec: TargetSpec, value):
-    """Canonical → the planner's display unit for this target; returns (value, unit)."""
-    return value * display_factor(spec.unit_kind), DISPLAY[spec.unit_kind]
+    """Canonical → the planner's display unit for this target; returns (value, unit). A real
+    target's values (current prices in the ledger) are shown in base-year prices: ·P_0/P_t."""
+    return value * display_factor(spec.unit_kind) / spec.price_ratio(spec.t), DISPLAY[
+        spec.unit_kind
+    ]

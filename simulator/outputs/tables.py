@@ -89,6 +89,8 @@ TARGET_COLUMNS = [
     "earliest_year",
     "weight",
     "fund_can_move",
+    "basis",
+    "form",
 ]
 
 
@@ -124,6 +126,8 @@ def targets_frame(
                 "earliest_year": int(years[spec.first_t]),
                 "weight": spec.weight,
                 "fund_can_move": None if movable is None else bool(movable[j]),
+                "basis": spec.basis,
+                "form": spec.form,
             }
         )
     df = pd.DataFrame(rows, columns=TARGET_COLUMNS)
@@ -227,7 +231,9 @@ def target_rates(led: Ledger, reference: Projection, sample: int = 0) -> pd.Data
     is the plan's rate for a target given as growth, else the rate its level asks;
     ``projected_rate`` is the growth of the ledger's projection and ``assumed_rate`` that of
     ``reference``, the projection without the fund (what the scenario's assumptions give). NaN
-    for count targets and wherever a rate has no meaning.
+    for count targets and wherever a rate has no meaning. A real target's rates are real (its
+    values deflated by P_t/P_0); a year-on-year target's projected rate is still the average
+    over the period (its ``met`` says whether every year grew enough).
     """
     rows = []
     for j, spec in enumerate(led.specs):
@@ -238,14 +244,15 @@ def target_rates(led: Ledger, reference: Projection, sample: int = 0) -> pd.Data
         else:
             path = values_at(reference, spec)[sample]
             base = float(path[0])
-            required = float(led.required[j, sample])
+            real = spec.price_ratio(spec.t)  # a real target's rates are real: values ·P_0/P_t
+            required = float(led.required[j, sample]) / real
             row.update(
                 base=base,
                 required_rate=spec.growth
                 if spec.growth is not None
                 else cagr(required, base, spec.t),
-                projected_rate=cagr(float(led.projected[j, sample]), base, spec.t),
-                assumed_rate=cagr(float(path[spec.t]), base, spec.t),
+                projected_rate=cagr(float(led.projected[j, sample]) / real, base, spec.t),
+                assumed_rate=cagr(float(path[spec.t]) / real, base, spec.t),
             )
         rows.append(row)
     columns = [

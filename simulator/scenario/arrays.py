@@ -56,6 +56,9 @@ class ScenarioArrays:
     energy_cap: np.ndarray  # (t,) [万tce]
     energy_intensity_limit: np.ndarray  # (t,) [万tce/亿元 = tce/万元]
 
+    # prices: the industrial price index P_t/P_0 (1 in the base year; all 1 without a deflator)
+    price_index: np.ndarray | None = None  # (t,)
+
     @property
     def n_clusters(self) -> int:
         return len(self.cluster_ids)
@@ -237,4 +240,13 @@ def compile_arrays(s: Scenario) -> ScenarioArrays:
         new_land_limit=limit(s.limits.new_land, "land"),
         energy_cap=limit(s.limits.energy_cap, "energy"),
         energy_intensity_limit=limit(s.limits.energy_intensity, "intensity"),
+        price_index=price_index(s),
     )
+
+
+def price_index(s: Scenario) -> np.ndarray:
+    """P_t/P_0 over the years: the product of (1 + deflator rate) from the first plan year to t."""
+    rate = np.zeros(len(s.years))
+    if s.prices is not None:
+        rate[1:] = per_year(s.prices.deflator, s.plan_years, "growth")
+    return np.cumprod(1.0 + rate)

@@ -88,6 +88,8 @@ def _per_year_values(s: Scenario) -> Iterator[Problem]:
             yield from _year_values(q, plan_years, ("limits", name))
     if s.funds is not None:
         yield from _year_values(s.funds.budget, fund_years(s), ("funds", "budget"))
+    if s.prices is not None:
+        yield from _year_values(s.prices.deflator, plan_years, ("prices", "deflator"))
 
 
 def fund_years(s: Scenario) -> list[int]:
@@ -122,6 +124,12 @@ def _targets(s: Scenario) -> Iterator[Problem]:
             yield (*path, "year"), "new_land is not defined in the base year"
         if t.deadline == base:
             yield (*path, "year"), "a target year must come after the base year"
+        if t.basis == "real" and s.prices is None:
+            yield (
+                (*path, "basis"),
+                "basis: real needs a price path: add prices.deflator (the PPI's annual rate) to "
+                "the scenario",
+            )
         if t.growth is not None and t.indicator == "new_land":
             yield (*path, "growth"), "new_land targets take a level, not a growth rate"
         if any(m not in by_id for m in members):

@@ -275,6 +275,16 @@ class Target(Strict):
         1.0, ge=0, allow_inf_nan=False, description="planner's priority in the objective"
     )
     hard: bool = Field(False, description="the allocation must meet it (a constraint)")
+    basis: Literal["nominal", "real"] = Field(
+        "nominal",
+        description="money targets: nominal (current prices) or real (base-year prices, "
+        "deflated by prices.deflator)",
+    )
+    form: Literal["average", "year_on_year"] = Field(
+        "average",
+        description="growth targets: average annual growth over the period (a CAGR) or at least "
+        "the rate in every year (同比)",
+    )
     note: str | None = None
 
     @model_validator(mode="after")
@@ -293,6 +303,21 @@ class Target(Strict):
         for q in (self.level, self.growth):
             if q is not None and isinstance(q.value, dict | list) and len(q.values()) != 2:
                 raise ValueError("a range is written [floor, stretch]")
+        if self.basis == "real" and not indicators.kind(self.indicator).startswith("money"):
+            raise ValueError(
+                f"basis: real is for money indicators; {self.indicator} is not measured in money"
+            )
+        if self.basis == "real" and self.count_over is not None:
+            raise ValueError("basis: real is not available for count targets")
+        if self.form == "year_on_year" and (
+            self.growth is None
+            or self.indicator in indicators.RATIOS
+            or isinstance(self.year, list)
+        ):
+            raise ValueError(
+                "form: year_on_year needs a growth rate of a level indicator (not a ratio) and "
+                "one target year"
+            )
         return self
 
     @property
@@ -499,12 +524,24 @@ class Meta(Strict):
         return self
 
 
+class Prices(Strict):
+    """The industrial price path that turns real (base-year price) targets into nominal ones."""
+
+    deflator: Growth = Field(
+        description="annual rate of the industrial producer price index (PPI), one number or one "
+        "per plan year [%/yr]"
+    )
+
+
 class Scenario(Strict):
     scenario: Meta
     clusters: list[Cluster] = Field(min_length=1)
     groups: dict[str, list[str]] = Field(default_factory=dict)
     targets: list[Target] = Field(default_factory=list)
     funds: Funds | None = None
+    prices: Prices | None = Field(
+        None, description="price path for industry (needed by targets with basis: real)"
+    )
     limits: Limits = Field(default_factory=Limits)
     what_ifs: dict[str, WhatIf] = Field(default_factory=dict)
     not_modelled: list[NotModelled] = Field(default_factory=list)
