@@ -79,6 +79,18 @@ EXTENSIVE: dict[str, Extensive] = {
             ("va_rate", "employment"),
             "从业人员",
         ),
+        # factor-path indicators: a share of revenue (base level × its own drift) times revenue
+        Extensive("rd", "revenue", "rd_share", "money", ("rd_share",), "研发经费支出"),
+        Extensive(
+            "new_product",
+            "revenue",
+            "new_product_share",
+            "money",
+            ("new_product_share",),
+            "新产品产值",
+        ),
+        Extensive("exports", "revenue", "export_share", "money", ("export_share",), "出口交货值"),
+        Extensive("profit", "revenue", "profit_share", "money", ("profit_share",), "利润总额"),
     ]
 }
 
@@ -91,6 +103,12 @@ RATIOS: dict[str, Ratio] = {
         Ratio("va_per_mu", "value_added", "land", "money_per_land", "亩均增加值"),
         Ratio("revenue_per_mu", "revenue", "land", "money_per_land", "亩均营业收入"),
         Ratio("productivity", "value_added", "employment", "money_per_person", "全员劳动生产率"),
+        Ratio("rd_intensity", "rd", "revenue", "share", "研发经费支出占主营业务收入比重"),
+        # revenue stands in for output value (产值): the plans' 新产品产值率 is new-product output
+        # over gross output; the model has revenue only
+        Ratio("new_product_rate", "new_product", "revenue", "share", "新产品产值率"),
+        Ratio("export_rate", "exports", "revenue", "share", "出口交货值占主营业务收入比重"),
+        Ratio("profit_margin", "profit", "revenue", "share", "主营业务收入利润率"),
     ]
 }
 

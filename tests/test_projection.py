@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from simulator import indicators
 from simulator.core.growth import compound
 from simulator.core.linear import indicator_form
-from simulator.core.projection import project, scope_values
+from simulator.core.projection import available, project, scope_values
 from simulator.core.response import effective_investment, revenue_kernel
 
 from .conftest import compiled, raw
@@ -28,7 +28,22 @@ DRIVERS = (
     "energy_intensity",
     "tax_rate",
     "productivity",
+    "rd_share",
+    "new_product_share",
+    "export_share",
+    "profit_share",
 )
+SHARES = {"rd_share": 2.5, "new_product_share": 30, "export_share": 20, "profit_share": 6}
+
+
+def with_shares(data: dict) -> dict:
+    """Every cluster with the factor-path baselines (shares of revenue) and a 1 %/yr drift."""
+    data = copy.deepcopy(data)
+    for c in data["clusters"]:
+        for field, pct in SHARES.items():
+            c["baseline"][field] = {"value": pct, "unit": "%", "assumption": "test"}
+            c.setdefault("growth", {})[field] = {"value": 1, "unit": "%/yr", "assumption": "test"}
+    return data
 
 
 def with_growth(data: dict, rate_pct: float, drivers=DRIVERS) -> dict:
@@ -51,9 +66,10 @@ def random_grant(a, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
 
 
 def test_zero_growth_no_fund_reproduces_the_baseline(tiny_data):
-    _, a, _ = compiled(with_growth(tiny_data, 0.0))
+    _, a, _ = compiled(with_growth(with_shares(tiny_data), 0.0))
     p = project(a)
     for name in indicators.ALL:
+        assert available(a, name).all(), name
         if name == "new_land":
             continue
         values = scope_values(p, name, np.arange(a.n_clusters))[0]
@@ -106,7 +122,9 @@ def test_compound_matches_a_hand_loop():
 @FAST
 @given(g1=growths, bump=st.floats(min_value=0.0, max_value=0.1))
 def test_more_growth_never_lowers_a_level_indicator(g1, bump):
-    base, more = (project(compiled(with_growth(raw(), 100 * g))[1]) for g in (g1, g1 + bump))
+    base, more = (
+        project(compiled(with_growth(with_shares(raw()), 100 * g))[1]) for g in (g1, g1 + bump)
+    )
     for name in indicators.EXTENSIVE:
         lo = scope_values(base, name, np.array([0, 1]))[0]
         hi = scope_values(more, name, np.array([0, 1]))[0]
@@ -200,7 +218,7 @@ def test_reordering_clusters_changes_no_result(tiny_data):
 @given(seed=st.integers(0, 10_000))
 def test_linear_forms_equal_the_projection(seed):
     """The rows the optimiser uses evaluate to what the projection computes."""
-    _, a, _ = compiled(raw())
+    _, a, _ = compiled(with_shares(raw()))
     p = project(a, random_grant(a, np.random.default_rng(seed), 3.0))
     factor = {k: v[0] for k, v in p.factor.items()}
     members = np.arange(a.n_clusters)

@@ -13,6 +13,8 @@ Factor paths (independent of funds), each a base-year level times its cumulative
     energy_per_revenue  = va_rate · e₀·Π(1 + g_e)                    [万tce/亿元]
     tax_rate            = T₀/R₀ · Π(1 + g_tax)                       [1]
     employment_per_rev. = va_rate / (va₀R₀/N₀ · Π(1 + g_prod))       [万人/亿元]
+    rd_share, new_product_share, export_share, profit_share
+                        = s₀·Π(1 + g_s)                              [1] (shares of revenue)
 
 Every extensive indicator is a factor times a primary flow (:mod:`simulator.indicators`).
 """
@@ -56,6 +58,10 @@ def factor_paths(a: ScenarioArrays, growth: dict[str, np.ndarray]) -> dict[str, 
     productivity = (b["va_rate"] * b["revenue"] / b["employment"])[:, None] * cumulative(
         growth["productivity"]
     )
+    shares = {
+        s: b[s][:, None] * cumulative(growth[s])
+        for s in ("rd_share", "new_product_share", "export_share", "profit_share")
+    }
     with np.errstate(divide="ignore", invalid="ignore"):
         return {
             "va_rate": va_rate,
@@ -63,6 +69,7 @@ def factor_paths(a: ScenarioArrays, growth: dict[str, np.ndarray]) -> dict[str, 
             "energy_per_revenue": va_rate * intensity,
             "tax_rate": tax_rate,
             "employment_per_revenue": va_rate / productivity,
+            **shares,
         }
 
 

@@ -93,6 +93,10 @@ _BASELINE_KIND = {
     "energy_intensity": "intensity",
     "tax": "money",
     "employment": "people",
+    "rd_share": "share",
+    "new_product_share": "share",
+    "export_share": "share",
+    "profit_share": "share",
 }
 
 

@@ -130,6 +130,16 @@ IntensityPerYear = Annotated[Quantity, _of_kind("intensity"), NonNegative]
 Ratio = Annotated[Quantity, _of_kind("ratio"), Scalar, NonNegative]
 
 
+def _at_most_all(q: Quantity) -> Quantity:
+    if any(v * factor(q.unit, "share") > 1.0 + 1e-12 for v in q.values()):
+        raise ValueError(f"a share of revenue is from 0 to 100 % (got {q.value:g} {q.unit})")
+    return q
+
+
+#: a part of revenue (R&D spending, new-product output, exports, profit): 0–100 %
+ShareOfRevenue = Annotated[Share, AfterValidator(_at_most_all)]
+
+
 def _above_minus_100(q: Quantity) -> Quantity:
     if any(v * factor(q.unit, "growth") <= -1.0 for v in q.values()):
         raise ValueError(
@@ -153,6 +163,11 @@ GROWTH_OF_BASELINE: dict[str, str] = {
     "energy_intensity": "energy_intensity",
     "tax": "tax_rate",
     "employment": "productivity",
+    # factor-path indicators: a share of revenue drifting at its own rate
+    "rd_share": "rd_share",
+    "new_product_share": "new_product_share",
+    "export_share": "export_share",
+    "profit_share": "profit_share",
 }
 
 
@@ -167,6 +182,18 @@ class Baseline(Strict):
     energy_intensity: Intensity | None = Field(None, description="energy per VA [tce/万元]")
     tax: Money | None = Field(None, description="taxes paid 税收 [money/yr]")
     employment: People | None = Field(None, description="employees 从业人员 [万人]")
+    rd_share: ShareOfRevenue | None = Field(
+        None, description="R&D spending / revenue 研发经费支出占主营业务收入比重 [%]"
+    )
+    new_product_share: ShareOfRevenue | None = Field(
+        None, description="new-product output / revenue 新产品产值率 (revenue as the output) [%]"
+    )
+    export_share: ShareOfRevenue | None = Field(
+        None, description="export delivery value / revenue 出口交货值占比 [%]"
+    )
+    profit_share: ShareOfRevenue | None = Field(
+        None, description="total profit / revenue 主营业务收入利润率 [%]"
+    )
 
 
 class GrowthRates(Strict):
@@ -180,6 +207,10 @@ class GrowthRates(Strict):
     energy_intensity: Growth | None = None
     tax_rate: Growth | None = None
     productivity: Growth | None = None
+    rd_share: Growth | None = Field(None, description="drift of the R&D share of revenue")
+    new_product_share: Growth | None = Field(None, description="drift of the new-product share")
+    export_share: Growth | None = Field(None, description="drift of the export share of revenue")
+    profit_share: Growth | None = Field(None, description="drift of the profit margin")
 
 
 class Pipeline(Provenanced):
