@@ -301,3 +301,31 @@ def test_sweep_with_forced_spending_matches_fresh_solves(tiny_data):
         assert res.objective == pytest.approx(fresh.objective, rel=1e-7, abs=1e-9), value
     with pytest.raises(ValueError, match="budget_ceiling"):
         list(sweep(opt, np.array([10.0])))
+
+
+def test_a_ratio_no_allocation_can_move_stays_out_of_the_objective(tiny_data):
+    """The VA rate of both clusters together moves with the fund only when their VA rates
+    differ; with equal rates no allocation changes the ratio, so the target is not movable
+    (and does not pull the optimiser towards less revenue)."""
+    data = roomy(tiny_data)
+    data["targets"].append(
+        {
+            "id": "va_rate_total",
+            "indicator": "va_rate",
+            "scope": "total",
+            "year": 2023,
+            "level": {"value": 30, "unit": "%", "assumption": "test"},
+        }
+    )
+    _, a, specs = compiled(data)
+    movable = {d.spec.id: d.movable for d in build_problem(a, specs).targets}
+    assert movable["va_rate_total"] is True  # 20 % and 25 %: funding beta raises the ratio
+    for cluster in data["clusters"]:
+        cluster["baseline"]["va_rate"]["value"] = 22
+    _, a, specs = compiled(data)
+    movable = {d.spec.id: d.movable for d in build_problem(a, specs).targets}
+    assert movable["va_rate_total"] is False
+    opt = optimise(a, specs)
+    assert opt.objective == pytest.approx(
+        optimise(a, [s for s in specs if s.id != "va_rate_total"]).objective, rel=1e-9
+    )

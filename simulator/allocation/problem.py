@@ -22,9 +22,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import indicators
 from ..core import response
 from ..core.limits import LIMITS, Limit
-from ..core.linear import LinearForm, cluster_forms, limit_form, target_row, year_on_year_rows
+from ..core.linear import (
+    LinearForm,
+    cluster_forms,
+    indicator_form,
+    limit_form,
+    target_row,
+    year_on_year_rows,
+)
 from ..core.projection import Projection, project
 from ..core.targets import TargetSpec, required, values_at
 from ..scenario.arrays import ScenarioArrays
@@ -165,7 +173,29 @@ def _forms(spec: TargetSpec, required_level: float, factor, reference):
         yearly = year_on_year_rows(spec, factor, reference)
         return [tr.form for _, tr in yearly], yearly
     tr = target_row(spec, required_level, factor, reference)
+    if spec.kind == "ratio":  # and its denominator alone, to tell whether the ratio can move
+        r = indicators.RATIOS[spec.indicator]
+        return [tr.form, indicator_form(r.denominator, spec.members, spec.t, factor)], tr
     return [tr.form], tr
+
+
+def ratio_can_move(row: Row, den: Row, required: float, n_years: int) -> bool:
+    """Can the fund change the ratio N/D at all? Not when every fund coefficient of N is the
+    no-fund ratio ρ⁰ times D's (all funded clusters carry the same share): the row N − r·D then
+    moves only by (ρ⁰ − r)·ΔD, the scale of the scope, which is no progress on the ratio."""
+    d0 = float(den.const[0])
+    if not den.movable or d0 == 0:
+        return row.movable
+    rho0 = (float(row.const[0]) + required * d0) / d0
+    expected = dict(
+        zip(
+            (den.c * n_years + den.s).tolist(), ((rho0 - required) * den.coef).tolist(), strict=True
+        )
+    )
+    got = dict(zip((row.c * n_years + row.s).tolist(), row.coef.tolist(), strict=True))
+    keys = set(expected) | set(got)
+    scale = max([abs(v) for v in expected.values()] + [1e-300])
+    return any(abs(got.get(k, 0.0) - expected.get(k, 0.0)) > 1e-9 * scale for k in keys)
 
 
 def _target(spec, req, tr, rows, u_max) -> TargetData:
@@ -187,7 +217,10 @@ def _target(spec, req, tr, rows, u_max) -> TargetData:
     rhs = np.full_like(req, tr.rhs)
     norm = np.full_like(req, tr.norm)
     bound = max(0.0, float(worst)) / tr.norm
-    return TargetData(spec, req, row, rhs, norm, None, row.movable, bound)
+    movable = row.movable
+    if spec.kind == "ratio":
+        movable = ratio_can_move(row, rows[1], float(req[0]), u_max.shape[1])
+    return TargetData(spec, req, row, rhs, norm, None, movable, bound)
 
 
 def _worst_shortfall(spec: TargetSpec, rhs: float, row: Row, norm: float, u_max) -> float:
