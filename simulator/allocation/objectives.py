@@ -97,8 +97,3 @@ def objective_value(led: Ledger, movable: np.ndarray, objective: str, sample: in
 def improvement(objective: str, before: float, after: float) -> float:
     """Positive when ``after`` is better than ``before``."""
     return before - after if BETTER[objective] == "lower" else after - before
-
-
-def better_or_equal(x: float, y: float, objective: str, tol: float = 1e-7) -> bool:
-    """Is objective value ``x`` at least as good as ``y``?"""
-    return improvement(objective, y, x) >= -tol * max(1.0, abs(x), abs(y))

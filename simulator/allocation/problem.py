@@ -152,11 +152,6 @@ def fund_rows(
     ]
 
 
-def fund_row(form: LinearForm, a, kernel, reference, clusters, years) -> Row:
-    """One form's row (see :func:`fund_rows`)."""
-    return fund_rows([form], a, kernel, reference, clusters, years)[0]
-
-
 def largest_effective(a: ScenarioArrays, clusters, years, budget_ceiling: float | None = None):
     """(c, s) the most effective investment a cluster-year can get [亿元]: its maximum share of
     the largest budget, at the best category's leverage."""
