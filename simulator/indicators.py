@@ -91,6 +91,32 @@ EXTENSIVE: dict[str, Extensive] = {
         ),
         Extensive("exports", "revenue", "export_share", "money", ("export_share",), "出口交货值"),
         Extensive("profit", "revenue", "profit_share", "money", ("profit_share",), "利润总额"),
+        # cross-cutting classifications: the part of a cluster's VA (or output) that is high-tech
+        # or digital-economy core, a share drifting at its own rate (factor = share · va_rate)
+        Extensive(
+            "hightech_va",
+            "revenue",
+            "hightech_va_per_revenue",
+            "money",
+            ("hightech_va_share", "va_rate"),
+            "高新技术产业增加值",
+        ),
+        Extensive(
+            "hightech_output",
+            "revenue",
+            "hightech_output_share",
+            "money",
+            ("hightech_output_share",),
+            "高新技术产业产值",
+        ),
+        Extensive(
+            "digital_core_va",
+            "revenue",
+            "digital_core_va_per_revenue",
+            "money",
+            ("digital_core_va_share", "va_rate"),
+            "数字经济核心产业增加值",
+        ),
     ]
 }
 
@@ -109,6 +135,28 @@ RATIOS: dict[str, Ratio] = {
         Ratio("new_product_rate", "new_product", "revenue", "share", "新产品产值率"),
         Ratio("export_rate", "exports", "revenue", "share", "出口交货值占主营业务收入比重"),
         Ratio("profit_margin", "profit", "revenue", "share", "主营业务收入利润率"),
+        Ratio(
+            "hightech_va_rate",
+            "hightech_va",
+            "value_added",
+            "share",
+            "高新技术产业增加值占规模以上工业比重",
+        ),
+        # revenue stands in for output value (产值), as for new_product_rate
+        Ratio(
+            "hightech_output_rate",
+            "hightech_output",
+            "revenue",
+            "share",
+            "高新技术产业产值占规上工业产值比重",
+        ),
+        Ratio(
+            "digital_core_va_rate",
+            "digital_core_va",
+            "value_added",
+            "share",
+            "数字经济核心产业增加值占工业增加值比重",
+        ),
     ]
 }
 

@@ -32,8 +32,19 @@ DRIVERS = (
     "new_product_share",
     "export_share",
     "profit_share",
+    "hightech_va_share",
+    "hightech_output_share",
+    "digital_core_va_share",
 )
-SHARES = {"rd_share": 2.5, "new_product_share": 30, "export_share": 20, "profit_share": 6}
+SHARES = {
+    "rd_share": 2.5,
+    "new_product_share": 30,
+    "export_share": 20,
+    "profit_share": 6,
+    "hightech_va_share": 60,
+    "hightech_output_share": 55,
+    "digital_core_va_share": 8,
+}
 
 
 def with_shares(data: dict) -> dict:

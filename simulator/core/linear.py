@@ -93,8 +93,8 @@ class TargetRow:
 
     spec: TargetSpec
     form: LinearForm  # lhs (a level, or N − r·D for a ratio)
-    rhs: float  # r for a level target, 0 for a ratio target
-    norm: float  # |r| for a level, |r|·D⁰ for a ratio
+    rhs: float  # r for a level target, r·G_t for a context share, 0 for a ratio target
+    norm: float  # |r| for a level, |r|·G_t for a context share, |r|·D⁰ for a ratio
 
 
 def target_row(
@@ -110,6 +110,9 @@ def target_row(
     if spec.kind == "count":
         raise ValueError("count targets are rows per cluster: use cluster_forms")
     form = indicator_form(spec.indicator, spec.members, spec.t, factor)
+    if spec.kind == "context_share":  # X ≥ r·G_t: a level row, G is a constant
+        level = required * float(spec.context[spec.t])
+        return TargetRow(spec, form, level, float(scale(level)))
     return TargetRow(spec, form, required, float(scale(required)))
 
 

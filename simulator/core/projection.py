@@ -15,6 +15,9 @@ Factor paths (independent of funds), each a base-year level times its cumulative
     employment_per_rev. = va_rate / (va₀R₀/N₀ · Π(1 + g_prod))       [万人/亿元]
     rd_share, new_product_share, export_share, profit_share
                         = s₀·Π(1 + g_s)                              [1] (shares of revenue)
+    hightech_output_share = s₀·Π(1 + g_s)                            [1] (share of output)
+    hightech_va_per_revenue     = hightech_va_share · va_rate        [1] (share of VA × VA rate)
+    digital_core_va_per_revenue = digital_core_va_share · va_rate    [1]
 
 Every extensive indicator is a factor times a primary flow (:mod:`simulator.indicators`).
 """
@@ -48,6 +51,18 @@ class Projection:
         return self.primary["revenue"].shape[0]
 
 
+#: baseline shares that are factor paths of their own (base level × cumulative drift)
+SHARE_PATHS = (
+    "rd_share",
+    "new_product_share",
+    "export_share",
+    "profit_share",
+    "hightech_va_share",
+    "hightech_output_share",
+    "digital_core_va_share",
+)
+
+
 def factor_paths(a: ScenarioArrays, growth: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Fund-independent factor paths (n, c, t); NaN where the baseline is missing."""
     b = a.baseline
@@ -58,10 +73,7 @@ def factor_paths(a: ScenarioArrays, growth: dict[str, np.ndarray]) -> dict[str, 
     productivity = (b["va_rate"] * b["revenue"] / b["employment"])[:, None] * cumulative(
         growth["productivity"]
     )
-    shares = {
-        s: b[s][:, None] * cumulative(growth[s])
-        for s in ("rd_share", "new_product_share", "export_share", "profit_share")
-    }
+    shares = {s: b[s][:, None] * cumulative(growth[s]) for s in SHARE_PATHS}
     with np.errstate(divide="ignore", invalid="ignore"):
         return {
             "va_rate": va_rate,
@@ -70,6 +82,9 @@ def factor_paths(a: ScenarioArrays, growth: dict[str, np.ndarray]) -> dict[str, 
             "tax_rate": tax_rate,
             "employment_per_revenue": va_rate / productivity,
             **shares,
+            # cross-cutting classifications of value added: share of VA × VA per revenue
+            "hightech_va_per_revenue": shares["hightech_va_share"] * va_rate,
+            "digital_core_va_per_revenue": shares["digital_core_va_share"] * va_rate,
         }
 
 

@@ -14,6 +14,12 @@ with D⁰ the denominator without any fund, so s_j is the exact relative miss of
 and of a ratio target it is exact without funds and linear in them. A count target ("5
 clusters over 1000亿") has s_j = max(0, r_j − count)/r_j.
 
+**Context share.** A target with ``of: gdp`` compares a money indicator X_S with the scenario's
+GDP path G (fixed, not moved by the fund): projected X_S(t_j)/G_tj, required share r_j, met iff
+σ·(X − r_j·G_tj) ≥ 0, and s_j = max(0, σ·(r_j·G_tj − X))/(|r_j|·G_tj) — a ratio target whose
+denominator is a constant, so its shortfall is exact; the optimiser's row is the level
+X ≥ r_j·G_tj.
+
 **Real basis.** A money target with ``basis: real`` is in base-year prices: its required level is
 turned into current prices with the scenario's price index P (``prices.deflator``),
 r_j = X_S(t₀)·(1+g)^(t_j−t₀)·P_t/P_0 (a level: r·P_t/P_0), so real growth is tested on real
@@ -61,7 +67,7 @@ class TargetSpec:
     t: int  # year index of the deadline
     first_t: int  # year index of the earliest year (== t unless a year range)
     sense: int  # +1 for ≥, −1 for ≤
-    kind: str  # "level" | "ratio" | "count"
+    kind: str  # "level" | "ratio" | "count" | "context_share"
     weight: float
     hard: bool
     level: float | None  # required level when given as a level (canonical)
@@ -74,6 +80,7 @@ class TargetSpec:
     basis: str = "nominal"  # "nominal" | "real" (required level in base-year prices)
     form: str = "average"  # growth: "average" (CAGR) | "year_on_year" (every year)
     price: np.ndarray | None = None  # (t,) P_t/P_0 for a real target; None for nominal
+    context: np.ndarray | None = None  # (t,) G_t for a context-share target (``of: gdp``)
 
     def price_ratio(self, t: int, since: int = 0) -> float:
         """P_t/P_since for a real target (1 for a nominal one)."""
@@ -104,6 +111,10 @@ def _compile(t: Target, a: ScenarioArrays, position: dict[str, int]) -> TargetSp
         kind, unit_kind = "count", "count"
         threshold = t.count_over.values()[0] * factor(t.count_over.unit, kind_)
         level, stretch_level = _pair(t.level, factor(t.level.unit, "count"))
+        provenance = t.level.provenance
+    elif t.of is not None:  # a money indicator as a share of the context path (GDP)
+        kind, unit_kind = "context_share", "share"
+        level, stretch_level = _pair(t.level, factor(t.level.unit, "share"))
         provenance = t.level.provenance
     else:
         kind = "ratio" if t.indicator in indicators.RATIOS else "level"
@@ -136,6 +147,7 @@ def _compile(t: Target, a: ScenarioArrays, position: dict[str, int]) -> TargetSp
         basis=t.basis,
         form=t.form,
         price=a.price_index if t.basis == "real" else None,
+        context=a.gdp if t.of == "gdp" else None,
     )
 
 
@@ -147,6 +159,8 @@ def values_at(p: Projection, spec: TargetSpec) -> np.ndarray:
     if spec.kind == "count":
         per_cluster = cluster_values(p, spec.indicator)[:, spec.members, :]
         return (per_cluster >= spec.threshold * (1 - MET_TOLERANCE)).sum(axis=1).astype(float)
+    if spec.kind == "context_share":
+        return scope_values(p, spec.indicator, spec.members) / spec.context
     return scope_values(p, spec.indicator, spec.members)
 
 
@@ -222,6 +236,9 @@ def _paths(p: Projection, spec: TargetSpec) -> tuple[np.ndarray, np.ndarray | No
             scope_values(p, r.numerator, spec.members),
             scope_values(p, r.denominator, spec.members),
         )
+    if spec.kind == "context_share":  # X / G: G is a constant path, the same with or without funds
+        x = scope_values(p, spec.indicator, spec.members)
+        return x, np.broadcast_to(spec.context, x.shape)
     return values_at(p, spec), None
 
 

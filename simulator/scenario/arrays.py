@@ -58,6 +58,8 @@ class ScenarioArrays:
 
     # prices: the industrial price index P_t/P_0 (1 in the base year; all 1 without a deflator)
     price_index: np.ndarray | None = None  # (t,)
+    # context: GDP G_t (NaN where the scenario has no context.gdp), not moved by the fund
+    gdp: np.ndarray | None = None  # (t,) [亿元]
 
     @property
     def n_clusters(self) -> int:
@@ -97,6 +99,9 @@ _BASELINE_KIND = {
     "new_product_share": "share",
     "export_share": "share",
     "profit_share": "share",
+    "hightech_va_share": "share",
+    "hightech_output_share": "share",
+    "digital_core_va_share": "share",
 }
 
 
@@ -245,7 +250,18 @@ def compile_arrays(s: Scenario) -> ScenarioArrays:
         energy_cap=limit(s.limits.energy_cap, "energy"),
         energy_intensity_limit=limit(s.limits.energy_intensity, "intensity"),
         price_index=price_index(s),
+        gdp=gdp_path(s),
     )
+
+
+def gdp_path(s: Scenario) -> np.ndarray:
+    """G_t: base-year GDP grown at context.gdp_growth [亿元]; NaN without context.gdp."""
+    c = s.context
+    if c is None or c.gdp is None:
+        return np.full(len(s.years), np.nan)
+    rate = np.zeros(len(s.years))
+    rate[1:] = per_year(c.gdp_growth, s.plan_years, "growth")
+    return c.gdp.value * factor(c.gdp.unit, "money") * np.cumprod(1.0 + rate)
 
 
 def price_index(s: Scenario) -> np.ndarray:

@@ -90,6 +90,8 @@ def _per_year_values(s: Scenario) -> Iterator[Problem]:
         yield from _year_values(s.funds.budget, fund_years(s), ("funds", "budget"))
     if s.prices is not None:
         yield from _year_values(s.prices.deflator, plan_years, ("prices", "deflator"))
+    if s.context is not None and s.context.gdp_growth is not None:
+        yield from _year_values(s.context.gdp_growth, plan_years, ("context", "gdp_growth"))
 
 
 def fund_years(s: Scenario) -> list[int]:
@@ -130,6 +132,14 @@ def _targets(s: Scenario) -> Iterator[Problem]:
                 "basis: real needs a price path: add prices.deflator (the PPI's annual rate) to "
                 "the scenario",
             )
+        if t.of == "gdp" and (s.context is None or s.context.gdp is None):
+            yield (
+                (*path, "of"),
+                "of: gdp needs a GDP path: add context.gdp (base-year GDP) and "
+                "context.gdp_growth to the scenario",
+            )
+        if t.of is not None and t.level is not None:
+            yield from _unit(t.level, "share", (*path, "level"))
         if t.growth is not None and t.indicator == "new_land":
             yield (*path, "growth"), "new_land targets take a level, not a growth rate"
         if any(m not in by_id for m in members):
@@ -151,7 +161,7 @@ def _targets(s: Scenario) -> Iterator[Problem]:
             yield from _unit(t.level, "count", (*path, "level"))
             if t.growth is not None:
                 yield (*path, "growth"), "a count target gives a level"
-        elif t.level is not None:
+        elif t.level is not None and t.of is None:
             yield from _unit(t.level, kind, (*path, "level"))
 
 

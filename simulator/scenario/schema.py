@@ -132,11 +132,12 @@ Ratio = Annotated[Quantity, _of_kind("ratio"), Scalar, NonNegative]
 
 def _at_most_all(q: Quantity) -> Quantity:
     if any(v * factor(q.unit, "share") > 1.0 + 1e-12 for v in q.values()):
-        raise ValueError(f"a share of revenue is from 0 to 100 % (got {q.value:g} {q.unit})")
+        raise ValueError(f"a share is from 0 to 100 % (got {q.value:g} {q.unit})")
     return q
 
 
-#: a part of revenue (R&D spending, new-product output, exports, profit): 0–100 %
+#: a part of revenue (R&D spending, new-product output, exports, profit) or of value added
+#: (high-tech, digital-economy core): 0–100 %
 ShareOfRevenue = Annotated[Share, AfterValidator(_at_most_all)]
 
 
@@ -168,6 +169,11 @@ GROWTH_OF_BASELINE: dict[str, str] = {
     "new_product_share": "new_product_share",
     "export_share": "export_share",
     "profit_share": "profit_share",
+    # cross-cutting classifications: the share of the cluster's VA (or output) in high-tech
+    # industry or in the digital-economy core, drifting at its own rate
+    "hightech_va_share": "hightech_va_share",
+    "hightech_output_share": "hightech_output_share",
+    "digital_core_va_share": "digital_core_va_share",
 }
 
 
@@ -194,6 +200,16 @@ class Baseline(Strict):
     profit_share: ShareOfRevenue | None = Field(
         None, description="total profit / revenue 主营业务收入利润率 [%]"
     )
+    hightech_va_share: ShareOfRevenue | None = Field(
+        None, description="high-tech industry VA / the cluster's VA 高新技术产业增加值占比 [%]"
+    )
+    hightech_output_share: ShareOfRevenue | None = Field(
+        None, description="high-tech industry output / revenue 高新技术产业产值占比 [%]"
+    )
+    digital_core_va_share: ShareOfRevenue | None = Field(
+        None,
+        description="digital-economy core VA / the cluster's VA 数字经济核心产业增加值占比 [%]",
+    )
 
 
 class GrowthRates(Strict):
@@ -211,6 +227,13 @@ class GrowthRates(Strict):
     new_product_share: Growth | None = Field(None, description="drift of the new-product share")
     export_share: Growth | None = Field(None, description="drift of the export share of revenue")
     profit_share: Growth | None = Field(None, description="drift of the profit margin")
+    hightech_va_share: Growth | None = Field(None, description="drift of the high-tech VA share")
+    hightech_output_share: Growth | None = Field(
+        None, description="drift of the high-tech output share"
+    )
+    digital_core_va_share: Growth | None = Field(
+        None, description="drift of the digital-economy core VA share"
+    )
 
 
 class Pipeline(Provenanced):
@@ -316,6 +339,11 @@ class Target(Strict):
         description="growth targets: average annual growth over the period (a CAGR) or at least "
         "the rate in every year (同比)",
     )
+    of: Literal["gdp"] | None = Field(
+        None,
+        description="compare the indicator (money) as a share of the scenario's context GDP path: "
+        "the level is then a share (%), e.g. R&D ≥ 1.35 % of GDP",
+    )
     note: str | None = None
 
     @model_validator(mode="after")
@@ -340,6 +368,18 @@ class Target(Strict):
             )
         if self.basis == "real" and self.count_over is not None:
             raise ValueError("basis: real is not available for count targets")
+        if self.of is not None and (
+            self.indicator not in indicators.EXTENSIVE
+            or indicators.kind(self.indicator) != "money"
+            or self.level is None
+            or self.count_over is not None
+            or self.basis != "nominal"
+        ):
+            raise ValueError(
+                "of: gdp compares a money indicator (revenue, value_added, rd, digital_core_va…) "
+                "with GDP: it needs a level given as a share (%), no growth or count_over, and "
+                "a nominal basis"
+            )
         if self.form == "year_on_year" and (
             self.growth is None
             or self.indicator in indicators.RATIOS
@@ -564,6 +604,25 @@ class Prices(Strict):
     )
 
 
+class Context(Strict):
+    """Exogenous paths the clusters do not add up to and the fund does not move: GDP.
+
+    G[t₀] = ``gdp``, G[t] = G[t−1]·(1 + ``gdp_growth``[t]); targets with ``of: gdp`` are shares
+    of it.
+    """
+
+    gdp: Money | None = Field(None, description="base-year GDP 地区生产总值 [money]")
+    gdp_growth: Growth | None = Field(
+        None, description="nominal GDP growth, one number or one per plan year [%/yr]"
+    )
+
+    @model_validator(mode="after")
+    def _growth_with_gdp(self):
+        if self.gdp is not None and self.gdp_growth is None:
+            raise ValueError("context.gdp is given, so context.gdp_growth is required")
+        return self
+
+
 class Scenario(Strict):
     scenario: Meta
     clusters: list[Cluster] = Field(min_length=1)
@@ -574,6 +633,9 @@ class Scenario(Strict):
         None, description="price path for industry (needed by targets with basis: real)"
     )
     limits: Limits = Field(default_factory=Limits)
+    context: Context | None = Field(
+        None, description="exogenous paths (GDP) for targets stated as shares of them"
+    )
     what_ifs: dict[str, WhatIf] = Field(default_factory=dict)
     not_modelled: list[NotModelled] = Field(default_factory=list)
     calibration: Calibration | None = Field(
