@@ -3,9 +3,10 @@
 An *extensive* indicator is a fund-driven **primary flow** times a fund-independent **factor**
 path, per cluster and year::
 
-    X[n, c, t] = factor_X[n, c, t] · P_X[n, c, t]          P ∈ {revenue, investment, tech_investment}
+    X[n, c, t] = factor_X[n, c, t] · P_X[n, c, t]    P ∈ {revenue, investment, tech_investment, firms}
 
-so it is linear in the fund response and adds up across clusters. A *ratio* indicator is one
+so it is linear in the fund response and adds up across clusters (``firms``, the number of 规上
+firms, is a primary the fund does not move). A *ratio* indicator is one
 extensive indicator over another, evaluated on the sums over its scope (亩均税收 of a group is
 the group's tax over the group's land, not a mean of the clusters' ratios). ``new_land`` is the
 year-on-year change of ``land``.
@@ -24,7 +25,7 @@ class Extensive:
     """X = factor · primary. ``factor`` names a path in :class:`~simulator.projection.Paths`."""
 
     name: str
-    primary: str  # "revenue" | "investment" | "tech_investment"
+    primary: str  # "revenue" | "investment" | "tech_investment" | "firms"
     factor: str | None  # None means factor 1
     kind: str  # unit kind (see simulator.units.CANONICAL)
     needs: tuple[str, ...]  # baseline fields it needs
@@ -117,6 +118,8 @@ EXTENSIVE: dict[str, Extensive] = {
             ("digital_core_va_share", "va_rate"),
             "数字经济核心产业增加值",
         ),
+        # a fund-independent primary: the number of 规上 firms, firms₀·Π(1 + net entry)
+        Extensive("firms", "firms", None, "count", ("firms",), "规上工业企业数"),
     ]
 }
 

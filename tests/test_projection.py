@@ -35,6 +35,7 @@ DRIVERS = (
     "hightech_va_share",
     "hightech_output_share",
     "digital_core_va_share",
+    "firms",
 )
 SHARES = {
     "rd_share": 2.5,
@@ -48,12 +49,15 @@ SHARES = {
 
 
 def with_shares(data: dict) -> dict:
-    """Every cluster with the factor-path baselines (shares of revenue) and a 1 %/yr drift."""
+    """Every cluster with the factor-path baselines (shares of revenue) and the firm count, each
+    with a 1 %/yr drift."""
     data = copy.deepcopy(data)
     for c in data["clusters"]:
         for field, pct in SHARES.items():
             c["baseline"][field] = {"value": pct, "unit": "%", "assumption": "test"}
             c.setdefault("growth", {})[field] = {"value": 1, "unit": "%/yr", "assumption": "test"}
+        c["baseline"]["firms"] = {"value": 100, "unit": "家", "assumption": "test"}
+        c["growth"]["firms"] = {"value": 1, "unit": "%/yr", "assumption": "test"}
     return data
 
 
@@ -199,7 +203,7 @@ def test_money_in_wan_yuan_and_land_in_hectares_give_the_same_results(tiny_data)
         results.append((p, ledger(p, specs)))
     (p1, l1), (p2, l2) = results
     for k in p1.primary:
-        assert np.allclose(p1.primary[k], p2.primary[k], rtol=1e-12)
+        assert np.allclose(p1.primary[k], p2.primary[k], rtol=1e-12, equal_nan=True)
     assert np.allclose(l1.projected, l2.projected, rtol=1e-12)
     assert np.array_equal(l1.met, l2.met)
 

@@ -6,7 +6,7 @@ in the effective mobilised investment u (亿元). The fund coefficients G are th
 of :mod:`simulator.core.linear` pushed through the response Jacobian::
 
     ∂R[c,t]/∂u[c,s] = K[c,t,s]   (revenue kernel, the projection's recurrence on impulses)
-    ∂I[c,t]/∂u[c,s] = δ_ts        ∂TI[c,t]/∂u[c,s] = θ_c·δ_ts
+    ∂I[c,t]/∂u[c,s] = δ_ts        ∂TI[c,t]/∂u[c,s] = θ_c·δ_ts        ∂F[c,t]/∂u[c,s] = 0
 
 so the model predicts exactly what :func:`simulator.core.projection.project` computes.
 
@@ -26,6 +26,7 @@ from .. import indicators
 from ..core import response
 from ..core.limits import LIMITS, Limit
 from ..core.linear import (
+    PRIMARIES,
     LinearForm,
     cluster_forms,
     indicator_form,
@@ -113,7 +114,7 @@ def fund_rows(
     nf, ny = len(clusters), len(years)
     position = np.full(a.n_clusters, -1)
     position[clusters] = np.arange(nf)
-    parts = {p: ([], [], [], []) for p in ("revenue", "investment", "tech_investment")}
+    parts = {p: ([], [], [], []) for p in PRIMARIES}
     for owner, form in enumerate(forms):
         for primary, (c, t, k) in form.terms.items():
             bucket = parts[primary]
@@ -127,6 +128,8 @@ def fund_rows(
         owner, c, t, k = (np.concatenate(x) for x in (owner, c, t, k))
         for n in range(reference.n_samples):  # the no-fund value of each form, per future
             np.add.at(consts[:, n], owner, k * reference.primary[primary][n, c, t])
+        if primary == "firms":  # ∂F/∂u = 0: the fund does not move the number of firms
+            continue
         keep = position[c] >= 0
         owner, c, t, k = owner[keep], c[keep], t[keep], k[keep]
         if primary == "revenue":  # ∂R[c,t]/∂u[c,s] = K[c,t,s]

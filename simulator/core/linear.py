@@ -1,7 +1,7 @@
 r"""Indicators and targets as linear forms in the primary flows.
 
 A :class:`LinearForm` is ``Σ_p Σ_(c,t) coef_p[c,t] · P_p[c,t]`` over the primary flows
-P ∈ {revenue, investment, tech_investment}, with the fund-independent factor paths (one
+P ∈ {revenue, investment, tech_investment, firms}, with the fund-independent factor paths (one
 sample) as coefficients. It is read off the same indicator definitions the projection uses
 (:mod:`simulator.indicators`), so ``evaluate(form, projection)`` equals
 :func:`simulator.projection.scope_values` — a law the tests check — and the allocation model
@@ -18,7 +18,7 @@ from .. import indicators
 from .projection import Projection
 from .targets import TargetSpec, scale, year_on_year_norm
 
-PRIMARIES = ("revenue", "investment", "tech_investment")
+PRIMARIES = ("revenue", "investment", "tech_investment", "firms")
 
 
 @dataclass

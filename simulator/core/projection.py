@@ -5,6 +5,7 @@ Primary flows (the only things funds move)::
     R[n,c,t]  = R[n,c,t−1]·(1 + g_R[n,c,t]) + ΔR_fund[c,t]          revenue        [亿元]
     I[n,c,t]  = I₀[c]·Π(1 + g_I) + u[c,t]                            investment     [亿元/yr]
     TI[n,c,t] = TI₀[c]·Π(1 + g_TI) + θ_c·u[c,t]                      技改 investment [亿元/yr]
+    F[n,c,t]  = F₀[c]·Π(1 + g_F)                                     规上 firms [个] (no fund term)
 
 Factor paths (independent of funds), each a base-year level times its cumulative growth::
 
@@ -40,7 +41,7 @@ class Projection:
 
     years: np.ndarray
     cluster_ids: tuple[str, ...]
-    primary: dict[str, np.ndarray]  # revenue, investment, tech_investment
+    primary: dict[str, np.ndarray]  # revenue, investment, tech_investment, firms
     factor: dict[str, np.ndarray]  # va_rate, land_per_revenue, …
     grant: np.ndarray  # (c, t, k) [亿元]
     mobilised: np.ndarray  # (c, t) mobilised investment before diminishing returns [亿元]
@@ -110,6 +111,8 @@ def project(
         "revenue": revenue,
         "investment": np.where(np.isnan(b["investment"])[:, None], np.nan, investment),
         "tech_investment": np.where(np.isnan(b["tech_investment"])[:, None], np.nan, tech),
+        # the number of 规上 firms: net entry only, the fund does not move it
+        "firms": b["firms"][:, None] * cumulative(g["firms"]),
     }
     return Projection(a.years, a.cluster_ids, primary, factor_paths(a, g), x, raw, u)
 

@@ -102,6 +102,7 @@ _BASELINE_KIND = {
     "hightech_va_share": "share",
     "hightech_output_share": "share",
     "digital_core_va_share": "share",
+    "firms": "count",
 }
 
 

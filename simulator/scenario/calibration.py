@@ -62,7 +62,7 @@ class CalibrationRow:
         published = f"{_number(self.total)}{self.unit}"
         if self.modelled is None:
             why = (
-                "the model has no count of firms"
+                "no cluster has a count of firms (baseline.firms)"
                 if self.field == "firms"
                 else f"no cluster has the baselines {self.field} needs"
             )
