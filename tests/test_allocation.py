@@ -329,3 +329,14 @@ def test_a_ratio_no_allocation_can_move_stays_out_of_the_objective(tiny_data):
     assert opt.objective == pytest.approx(
         optimise(a, [s for s in specs if s.id != "va_rate_total"]).objective, rel=1e-9
     )
+
+
+@given(x=st.floats(1e-6, 1e6))
+@settings(max_examples=200, deadline=None)
+def test_smallest_budget_rounding_goes_up_to_four_significant_figures(x):
+    from simulator.allocation.diagnose import round_up
+
+    y = round_up(x)
+    assert y >= x * (1 - 1e-12)  # never below what is needed
+    assert y <= x * (1 + 1e-3) + 1e-12  # at most one step of the fourth figure above
+    assert float(f"{y:.3e}") == y  # four significant figures, printed as it is: no binary noise

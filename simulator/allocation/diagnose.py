@@ -171,8 +171,10 @@ def round_up(x: float, digits: int = 4) -> float:
     """``x`` rounded up to ``digits`` significant figures."""
     if x <= 0:
         return 0.0
-    step = 10 ** (math.floor(math.log10(x)) - digits + 1)
-    return math.ceil(x / step - 1e-9) * step
+    exponent = math.floor(math.log10(x)) - digits + 1
+    step = 10.0**exponent
+    # round() drops the binary noise of ceil(·)·step (2.171, not 2.1710000000000003)
+    return round(math.ceil(x / step - 1e-9) * step, max(0, -exponent))
 
 
 def smallest_budget(
