@@ -334,8 +334,13 @@ def _count_targets(m, pr: AllocationProblem) -> None:
     r"""Counts of clusters over a threshold ("5 clusters over 1000亿"), soft or hard.
 
     count_cluster[j,c]:   X_c(u)/threshold_j ≥ v_counted[j,c]
+    count_cluster_below[j,c]: X_c(u)/high_j + (X̄_c/high_j − 1)·v_counted[j,c] ≤ X̄_c/high_j
     count_shortfall[j]:   Σ_c v_counted[j,c]/r_j + v_shortfall[j] ≥ 1
     count_required[j]:    Σ_c v_counted[j,c] ≥ r_j                          (hard targets)
+
+    The row below the band's top is for a band of counts (``count_between``, low to high), so
+    that a counted cluster stays at or below high; X̄_c, the most any allocation gives the
+    cluster, makes the row empty for a cluster that is not counted.
     """
     rows, scale, lower = [], [], []
     for j in m.N:
@@ -349,6 +354,7 @@ def _count_targets(m, pr: AllocationProblem) -> None:
     add_rows(
         m, "count_cluster", m.pairs, [_u_entries(m, rows, np.array(scale)), counted], lower, INF
     )
+    _count_band(m)
     pair_of = np.array([list(m.N).index(j) for j, _ in m.pairs], dtype=int)
     position = {j: i for i, j in enumerate(m.J)}
     for name, ids in (
@@ -372,6 +378,38 @@ def _count_targets(m, pr: AllocationProblem) -> None:
         else:
             entries = [(row, at(m, "v_counted", np.flatnonzero(keep)), np.ones(len(row)))]
             add_rows(m, name, ids, entries, req, INF)
+
+
+def _count_band(m) -> None:
+    """count_cluster_below rows (see :func:`_count_targets`), one per counted pair of a band."""
+    keys, rows, scale, upper, pair = [], [], [], [], []
+    member = {}  # target → position of the pair's cluster among its members
+    for p, (j, _) in enumerate(m.pairs):
+        d = m.by_id[j]
+        k = member[j] = member.get(j, -1) + 1
+        hi = d.spec.threshold_hi
+        if hi is None:
+            continue
+        most = max(float(d.cluster_max[k]), hi)
+        keys.append(m.pairs[p])
+        rows.append(d.cluster_rows[k])
+        scale.append(1.0 / hi)
+        upper.append((most - d.cluster_rows[k].const[0]) / hi)
+        pair.append((p, most / hi - 1.0))
+    n = len(keys)
+    counted = (
+        np.arange(n),
+        at(m, "v_counted", [p for p, _ in pair]),
+        np.array([c for _, c in pair]),
+    )
+    add_rows(
+        m,
+        "count_cluster_below",
+        keys,
+        [_u_entries(m, rows, np.array(scale)), counted],
+        -INF,
+        np.array(upper),
+    )
 
 
 def _met_indicators(m, pr: AllocationProblem) -> None:

@@ -71,6 +71,8 @@ class TargetData:
     #: year-on-year targets: (year index t, row of X(t) − r_t·X(t−1), norm) for each plan year
     #: up to the target year, each σ·row/norm + s ≥ 0 (``row`` is then None)
     yearly: list[tuple[int, Row, float]] | None = None
+    #: count_between: each member's largest indicator value any allocation reaches (big-M)
+    cluster_max: np.ndarray | None = None
 
 
 @dataclass
@@ -200,7 +202,10 @@ def _target(spec, req, tr, rows, u_max) -> TargetData:
     if spec.kind == "count":
         movable = any(r.movable for r in rows)
         norm = np.maximum(np.abs(req), 1.0)
-        return TargetData(spec, req, None, req, norm, rows, movable, 1.0)
+        most = np.array(
+            [r.const[0] + np.sum(np.maximum(r.coef, 0.0) * u_max[r.c, r.s]) for r in rows]
+        )
+        return TargetData(spec, req, None, req, norm, rows, movable, 1.0, cluster_max=most)
     if spec.form == "year_on_year":  # tr: [(t, TargetRow)], one per row
         yearly = [(t, row, y.norm) for (t, y), row in zip(tr, rows, strict=True)]
         bound = max(_worst_shortfall(spec, 0.0, row, norm, u_max) for _, row, norm in yearly)

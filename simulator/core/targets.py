@@ -81,6 +81,7 @@ class TargetSpec:
     form: str = "average"  # growth: "average" (CAGR) | "year_on_year" (every year)
     price: np.ndarray | None = None  # (t,) P_t/P_0 for a real target; None for nominal
     context: np.ndarray | None = None  # (t,) G_t for a context-share target (``of: gdp``)
+    threshold_hi: float | None = None  # count_between: the band's upper end (canonical)
 
     def price_ratio(self, t: int, since: int = 0) -> float:
         """P_t/P_since for a real target (1 for a nominal one)."""
@@ -107,9 +108,12 @@ def _compile(t: Target, a: ScenarioArrays, position: dict[str, int]) -> TargetSp
     years = t.year if isinstance(t.year, list) else [t.year, t.year]
     kind_ = indicators.kind(t.indicator)
     level = growth = stretch_level = stretch_growth = threshold = None
-    if t.count_over is not None:
+    threshold_hi = None
+    if t.counted_by is not None:
         kind, unit_kind = "count", "count"
-        threshold = t.count_over.values()[0] * factor(t.count_over.unit, kind_)
+        band = [v * factor(t.counted_by.unit, kind_) for v in t.counted_by.values()]
+        threshold = band[0]
+        threshold_hi = band[1] if t.count_between is not None else None
         level, stretch_level = _pair(t.level, factor(t.level.unit, "count"))
         provenance = t.level.provenance
     elif t.of is not None:  # a money indicator as a share of the context path (GDP)
@@ -142,6 +146,7 @@ def _compile(t: Target, a: ScenarioArrays, position: dict[str, int]) -> TargetSp
         stretch_level=stretch_level,
         stretch_growth=stretch_growth,
         threshold=threshold,
+        threshold_hi=threshold_hi,
         unit_kind=unit_kind,
         provenance=provenance,
         basis=t.basis,
@@ -158,7 +163,10 @@ def values_at(p: Projection, spec: TargetSpec) -> np.ndarray:
     """(n, t) projected values of the target's indicator over its scope (counts for count)."""
     if spec.kind == "count":
         per_cluster = cluster_values(p, spec.indicator)[:, spec.members, :]
-        return (per_cluster >= spec.threshold * (1 - MET_TOLERANCE)).sum(axis=1).astype(float)
+        counted = per_cluster >= spec.threshold * (1 - MET_TOLERANCE)
+        if spec.threshold_hi is not None:  # a band [low, high], both ends included
+            counted &= per_cluster <= spec.threshold_hi * (1 + MET_TOLERANCE)
+        return counted.sum(axis=1).astype(float)
     if spec.kind == "context_share":
         return scope_values(p, spec.indicator, spec.members) / spec.context
     return scope_values(p, spec.indicator, spec.members)

@@ -152,12 +152,13 @@ def _targets(s: Scenario) -> Iterator[Problem]:
                     (f"{t.indicator} needs baseline.{need}, missing for {', '.join(lacking)}"),
                 )
         kind = indicators.kind(t.indicator)
-        if t.count_over is not None:
+        if t.counted_by is not None:
             if t.indicator not in indicators.EXTENSIVE:
                 yield (*path, "indicator"), "count targets take a level indicator (not a ratio)"
             if t.sense != ">=":
                 yield (*path, "sense"), "count targets count clusters at or above a threshold"
-            yield from _unit(t.count_over, kind, (*path, "count_over"))
+            field = "count_over" if t.count_over is not None else "count_between"
+            yield from _unit(t.counted_by, kind, (*path, field))
             yield from _unit(t.level, "count", (*path, "level"))
             if t.growth is not None:
                 yield (*path, "growth"), "a count target gives a level"

@@ -132,7 +132,7 @@ def apply(
     for path, value in (set_ or {}).items():
         for parent, key in _locate_or_new(data, path):
             node = parent.get(key) if isinstance(parent, dict) else parent[key]
-            if _is_quantity(node) and not isinstance(value, dict):
+            if _is_quantity(node) and not isinstance(value, dict) and value is not None:
                 node["value"] = value
                 _retag(node, what)
             else:

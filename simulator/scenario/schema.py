@@ -330,6 +330,11 @@ class Target(Strict):
     count_over: Quantity | None = Field(
         None, description="count clusters whose indicator exceeds this threshold"
     )
+    count_between: Quantity | None = Field(
+        None,
+        description="count clusters whose indicator lies in the band [low, high] "
+        "(e.g. the 500–1000亿 tier), given as [low, high]",
+    )
     weight: float = Field(
         1.0, ge=0, allow_inf_nan=False, description="planner's priority in the objective"
     )
@@ -355,8 +360,16 @@ class Target(Strict):
     def _level_or_growth(self):
         if (self.level is None) == (self.growth is None):
             raise ValueError("give exactly one of level or growth")
-        if self.count_over is not None and self.level is None:
+        if self.count_over is not None and self.count_between is not None:
+            raise ValueError("give one of count_over or count_between")
+        if self.counted_by is not None and self.level is None:
             raise ValueError("a count target gives the count as level")
+        if self.count_between is not None:
+            band = self.count_between.values()
+            if not isinstance(self.count_between.value, list) or len(band) != 2:
+                raise ValueError("count_between is written [low, high]")
+            if not band[0] < band[1]:
+                raise ValueError("count_between needs low < high")
         if self.growth is not None:
             try:
                 factor(self.growth.unit, "growth")
@@ -371,13 +384,13 @@ class Target(Strict):
             raise ValueError(
                 f"basis: real is for money indicators; {self.indicator} is not measured in money"
             )
-        if self.basis == "real" and self.count_over is not None:
+        if self.basis == "real" and self.counted_by is not None:
             raise ValueError("basis: real is not available for count targets")
         if self.of is not None and (
             self.indicator not in indicators.EXTENSIVE
             or indicators.kind(self.indicator) != "money"
             or self.level is None
-            or self.count_over is not None
+            or self.counted_by is not None
             or self.basis != "nominal"
         ):
             raise ValueError(
@@ -395,6 +408,11 @@ class Target(Strict):
                 "one target year"
             )
         return self
+
+    @property
+    def counted_by(self) -> Quantity | None:
+        """The threshold (count_over) or band (count_between) of a count target, else None."""
+        return self.count_over if self.count_over is not None else self.count_between
 
     @property
     def deadline(self) -> int:
