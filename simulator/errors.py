@@ -68,7 +68,8 @@ class InfeasibleError(SimulatorError):
     """The hard constraints of an allocation cannot all hold.
 
     ``conflicts``: the rows of an irreducible infeasible set, each ``{"field", "name", "year"}``
-    in scenario terms; ``smallest_budget``: {year: budget in the fund's unit} that makes it
+    in scenario terms; ``smallest_budget``: {year: budget in the fund's unit} (and ``"total"``
+    for a fund with a total) that makes it
     feasible (verified by a solve), or None when more money does not help or was not tried.
     """
 

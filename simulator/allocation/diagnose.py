@@ -26,6 +26,7 @@ from .solve import INF, HighsModel
 
 FIELD = {
     "annual_budget": "funds.budget",
+    "fund_total": "funds.total",
     "cluster_share_min": "funds.shares.{0}.min",
     "cluster_share_max": "funds.shares.{0}.max",
     "category_share_min": "funds.categories.{0}.share.min",
@@ -150,7 +151,7 @@ def diagnose(pr: AllocationProblem, hm: HighsModel) -> InfeasibleError:
     start = [hm.row_index[con] for con in iis if named[hm.row_index[con]]] if iis else None
     rows, proved = irreducible(hm, candidates, start, deadline)
     conflicts = [named[i] for i in rows]
-    short_of_money = any(c["field"] == "funds.budget" for c in conflicts)
+    short_of_money = any(c["field"] in ("funds.budget", "funds.total") for c in conflicts)
     least = smallest_budget(pr, hm, deadline) if short_of_money else None
     head = "these cannot all hold" + ("" if proved else " (not proved minimal: time ran out)")
     parts = [f"{head}: " + "; ".join(c["name"] for c in conflicts)] if conflicts else []
@@ -158,7 +159,9 @@ def diagnose(pr: AllocationProblem, hm: HighsModel) -> InfeasibleError:
     parts += [text for _, text in no_fund_excess(pr)]
     unit = pr.arrays.fund_unit
     if least is not None:
-        text = ", ".join(f"{y}: {b:.6g}" for y, b in least.items())
+        text = ", ".join(f"{y}: {b:.6g}" for y, b in least.items() if y != "total")
+        if "total" in least:
+            text += f" a year, and a total of {least['total']:.6g}"
         parts.append(f"the smallest budget that makes it feasible is {text} {unit}")
     elif short_of_money:
         parts.append("more budget does not make it feasible: other limits conflict too")
@@ -197,17 +200,25 @@ def smallest_budget(
         return None  # money is not what is short
     money = a.fund_unit_factor
     need = (a.budget[pr.years] + extra) / money
+    has_total = not np.isnan(a.fund_total)
+    total_rows = list(hm.model.fund_total.values()) if has_total else []
+    need_total = (a.fund_total + extra.sum()) / money if has_total else 0.0
     original = {
         con: mult * a.budget[pr.years[pos]] for con, (pos, mult) in hm.model.budget_rows.items()
     }
+    original.update({con: a.fund_total for con in total_rows})
     for bump in (1.0, 1.001, 1.01, 1.05):
         budget = np.array([round_up(b * bump) for b in need])
-        hm.set_rhs(
-            {con: mult * budget[pos] * money for con, (pos, mult) in hm.model.budget_rows.items()}
-        )
+        total = round_up(need_total * bump) if has_total else 0.0
+        changes = {
+            con: mult * budget[pos] * money for con, (pos, mult) in hm.model.budget_rows.items()
+        }
+        changes.update({con: total * money for con in total_rows})
+        hm.set_rhs(changes)
         ok = _feasible(hm, deadline)
         hm.set_rhs(original)
         if ok:
             years = [int(a.years[t]) for t in pr.years]
-            return dict(zip(years, budget.tolist(), strict=True))
+            least = dict(zip(years, budget.tolist(), strict=True))
+            return {**least, "total": total} if has_total else least
     return None

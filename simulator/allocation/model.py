@@ -189,7 +189,10 @@ def _budget(m, pr: AllocationProblem, elastic: bool) -> None:
     category_share_min[k,t]:   Σ_c v_grant[c,t,k] ≥ min_k · B_t
     category_share_max[k,t]:   Σ_c v_grant[c,t,k] ≤ max_k · B_t
 
-    In the elastic model every B_t above is B_t + v_extra_budget[t].
+    fund_total[·]:             Σ_{c,t,k} v_grant[c,t,k] ≤ F   (= F when the fund must be spent)
+
+    With a total F the annual budgets are upper bounds (≤ even when the fund must be spent).
+    In the elastic model every B_t above is B_t + v_extra_budget[t], and F is F + Σ_t extra.
     """
     a = pr.arrays
     nc, nt, nk = len(m.C), len(m.T), len(m.K)
@@ -229,7 +232,8 @@ def _budget(m, pr: AllocationProblem, elastic: bool) -> None:
         rhs = mult * budget[year]
         if name == "annual_budget":
             keys = list(m.year)
-            lower, upper = (rhs, rhs) if a.must_spend else (-INF, rhs)
+            exact = a.must_spend and np.isnan(a.fund_total)
+            lower, upper = (rhs, rhs) if exact else (-INF, rhs)
         else:
             label = names["cluster" if name.startswith("cluster") else "category"]
             keys = [(label[k], t) for k in members for t in m.year]
@@ -237,6 +241,20 @@ def _budget(m, pr: AllocationProblem, elastic: bool) -> None:
         add_rows(m, name, keys, entries, lower, upper)
         for r, data in enumerate(getattr(m, name).values()):
             m.budget_rows[data] = (int(year[r]), float(mult[r]))
+    _fund_total(m, a, grants, elastic)
+
+
+def _fund_total(m, a, grants: np.ndarray, elastic: bool) -> None:
+    """The total over the fund years (no row without one); see :func:`_budget`."""
+    keys = ["total"] if not np.isnan(a.fund_total) else []
+    n = len(grants) if keys else 0
+    entries = [(np.zeros(n, int), grants[:n], np.ones(n))]
+    if elastic and keys:
+        nt = len(m.T)
+        entries.append((np.zeros(nt, int), at(m, "v_extra_budget", np.arange(nt)), -np.ones(nt)))
+    total = a.fund_total if keys else 0.0
+    lower = total if a.must_spend else -INF
+    add_rows(m, "fund_total", keys, entries, lower, total)
 
 
 def _picked(mask: np.ndarray, share: np.ndarray):

@@ -26,7 +26,10 @@ def _spread(weights: np.ndarray, a: ScenarioArrays) -> np.ndarray:
     if w.sum() <= 0:
         w = a.fundable.astype(float)
     w = w / w.sum()
-    per_cluster_year = w[:, None] * (a.budget * a.fund_years)[None, :]
+    per_year = a.budget * a.fund_years
+    if not np.isnan(a.fund_total) and per_year.sum() > a.fund_total:
+        per_year = per_year * (a.fund_total / per_year.sum())  # the total, in the budgets' shape
+    per_cluster_year = w[:, None] * per_year[None, :]
     room = a.category_max - a.category_min
     split = a.category_min + (1 - a.category_min.sum()) * (
         room / room.sum() if room.sum() > 0 else np.full_like(room, 1 / len(room))

@@ -92,7 +92,7 @@ def _fund_checks(a: ScenarioArrays, grant: np.ndarray) -> list[RuleCheck]:
         out.append(
             RuleCheck("funds.budget", year, spent / money, b / money, unit, "<=", _over(spent, b))
         )
-        if a.must_spend:
+        if a.must_spend and np.isnan(a.fund_total):  # with a total, the total must be spent
             short = _over(b, spent)
             out.append(
                 RuleCheck("funds.must_spend", year, spent / money, b / money, unit, "==", short)
@@ -143,6 +143,18 @@ def _fund_checks(a: ScenarioArrays, grant: np.ndarray) -> list[RuleCheck]:
                         breached,
                     )
                 )
+    if not np.isnan(a.fund_total):
+        spent, total = grant.sum(), a.fund_total
+        out.append(
+            RuleCheck(
+                "funds.total", None, spent / money, total / money, unit, "<=", _over(spent, total)
+            )
+        )
+        if a.must_spend:
+            short = _over(total, spent)
+            out.append(
+                RuleCheck("funds.must_spend", None, spent / money, total / money, unit, "==", short)
+            )
     return out
 
 

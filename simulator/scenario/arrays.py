@@ -43,6 +43,7 @@ class ScenarioArrays:
     fund_unit_factor: float  # 亿元 per fund unit (the one place it is computed)
     fund_years: np.ndarray  # (t,) bool: grants allowed in this year
     budget: np.ndarray  # (t,) [亿元]; 0 outside fund years
+    fund_total: float  # [亿元] over all fund years; NaN when the fund has no total
     must_spend: bool
     share_min: np.ndarray  # (c,) fraction of the year's budget; 0 when not set
     share_max: np.ndarray  # (c,) fraction; 1 when not set
@@ -238,6 +239,11 @@ def compile_arrays(s: Scenario) -> ScenarioArrays:
         pipeline_slopes=slopes,
         fund_unit=fund_unit,
         fund_unit_factor=factor(fund_unit, "money"),
+        fund_total=(
+            f.total.value * factor(f.total.unit, "money")
+            if f is not None and f.total is not None
+            else float("nan")
+        ),
         fund_years=fy,
         budget=budget,
         must_spend=must_spend,

@@ -188,6 +188,35 @@ def _limits(s: Scenario) -> Iterator[Problem]:
             yield ("limits", name), f"no cluster has baseline.{field}, so this limit cannot apply"
 
 
+def _fund_total(s: Scenario) -> Iterator[Problem]:
+    """A total below what the annual rules force to be spent (minimum shares) cannot hold."""
+    f = s.funds
+    if f.total is None:
+        return
+    years = fund_years(s)
+    budget = f.budget.value
+    if isinstance(budget, dict):
+        per_year = [float(budget.get(y, 0.0)) for y in years]
+    elif isinstance(budget, list):
+        per_year = [float(b) for b in budget]
+    else:
+        per_year = [float(budget)] * len(years)
+    to_budget = factor(f.budget.unit, "money")
+    share_of = lambda b: (b.min or 0.0) * factor(b.unit, "share") if b else 0.0  # noqa: E731
+    least = max(
+        sum(share_of(b) for b in f.shares.values()),
+        sum(share_of(c.share) for c in f.categories),
+    )
+    needed = least * sum(per_year) * to_budget
+    total = f.total.value * factor(f.total.unit, "money")
+    if needed > total * (1 + 1e-9):
+        yield (
+            ("funds", "total"),
+            f"the total ({total / to_budget:g} {f.budget.unit}) is smaller than the per-year "
+            f"minimums the shares force ({needed / to_budget:g} {f.budget.unit})",
+        )
+
+
 def _funds(s: Scenario) -> Iterator[Problem]:
     f = s.funds
     if f is None:
@@ -197,6 +226,7 @@ def _funds(s: Scenario) -> Iterator[Problem]:
     for y in fund_years(s):
         if y not in s.plan_years:
             yield ("funds", "years"), f"fund year {y} is outside the plan years"
+    yield from _fund_total(s)
     for i, c in enumerate(f.eligible or []):
         if c not in ids:
             yield ("funds", "eligible", i), f"unknown cluster {c!r}"

@@ -454,9 +454,19 @@ class Category(Strict):
 class Funds(Strict):
     name: str
     unit: str = Field("亿元", description="money unit of allocations and reports")
-    budget: MoneyPerYear = Field(description="annual budget (one value, or one per fund year)")
+    budget: MoneyPerYear = Field(
+        description="annual budget (one value, or one per fund year); with a total, each "
+        "year's upper bound"
+    )
+    total: Money | None = Field(
+        None,
+        description="the fund over all its years (Ningbo's 150亿 over 2018–2020): the optimiser "
+        "chooses the timing within the annual budgets",
+    )
     years: list[int] | None = Field(None, description="fund years (default: every plan year)")
-    must_spend: bool = Field(False, description="spend the whole budget each year")
+    must_spend: bool = Field(
+        False, description="spend the whole budget each year (with a total: the whole total)"
+    )
     eligible: list[str] | None = Field(None, description="clusters that may receive funds")
     shares: dict[str, ShareBounds] = Field(default_factory=dict)
     categories: list[Category] = Field(default_factory=list)
