@@ -76,20 +76,24 @@ def no_fund_excess(pr: AllocationProblem) -> list[tuple[str, str]]:
     out = []
     for d in pr.limits:
         const = float(d.row.const[0])
-        if const <= d.rhs * (1 + 1e-9) + 1e-9:
+        if not d.limit.broken(const, d.rhs):
             continue
         field = d.limit.field
         if d.limit.indicator in ("energy_intensity",):
             out.append((field, f"{field} ({d.year}) is already exceeded without any fund"))
             continue
         unit, f = DISPLAY[d.limit.unit_kind], display_factor(d.limit.unit_kind)
-        out.append(
-            (
-                field,
-                f"{field} ({d.year}) allows {d.rhs * f:,.6g} {unit} but the projection needs "
-                f"{const * f:,.6g} {unit} without any fund",
+        if d.limit.sense > 0:
+            text = (
+                f"{field} ({d.year}) requires at least {d.rhs * f:,.6g} {unit} but the "
+                f"projection has {const * f:,.6g} {unit} without any fund"
             )
-        )
+        else:
+            text = (
+                f"{field} ({d.year}) allows {d.rhs * f:,.6g} {unit} but the projection needs "
+                f"{const * f:,.6g} {unit} without any fund"
+            )
+        out.append((field, text))
     return out
 
 

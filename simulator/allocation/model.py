@@ -284,17 +284,19 @@ def _limits(m, pr: AllocationProblem) -> None:
     new_land_limit[y]:          Σ_c (L[c,y] − L[c,y−1]) ≤ Λ_y           [亩]
     energy_cap[y]:              Σ_c E[c,y] ≤ Ē_y                        [万tce]
     energy_intensity_limit[y]:  Σ_c E[c,y] − ē_y · Σ_c V[c,y] ≤ 0      [tce/万元]
+    land_floor[y]:              Σ_c L[c,y] ≥ L̲_y                         [亩]
     """
     for limit in LIMITS:
         # a limit the fund cannot move is a constant: checked before the model is built
         data = [d for d in pr.limits if d.limit is limit and len(d.row.coef)]
-        upper = np.array([d.rhs - d.row.const[0] for d in data])
+        bound = np.array([d.rhs - d.row.const[0] for d in data])
+        lower, upper = (bound, INF) if limit.sense > 0 else (-INF, bound)
         add_rows(
             m,
             limit.name,
             [d.year for d in data],
             [_u_entries(m, [d.row for d in data])],
-            -INF,
+            lower,
             upper,
         )
 

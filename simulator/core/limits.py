@@ -10,6 +10,7 @@ Two families:
       new_land_limit[y]:          Σ_c (L[c,y] − L[c,y−1]) ≤ Λ_y           [亩]
       energy_cap[y]:              Σ_c E[c,y] ≤ Ē_y                        [万tce]
       energy_intensity_limit[y]:  Σ_c E[c,y] − ē_y · Σ_c V[c,y] ≤ 0      [tce/万元]
+      land_floor[y]:              Σ_c L[c,y] ≥ L̲_y                         [亩]
 
 The allocation model reads :data:`LIMITS` to write its rows; the post-solve audit, ``run
 --allocation`` and ``compare`` read :func:`check_rules`, so every command holds an allocation
@@ -32,13 +33,23 @@ TOLERANCE = 1e-6
 
 @dataclass(frozen=True)
 class Limit:
-    """A jurisdiction-wide upper limit on an indicator, per plan year."""
+    """A jurisdiction-wide limit on an indicator, per plan year: an upper limit, or a floor
+    (``sense`` +1: the indicator must stay at or above the bound)."""
 
     name: str  # the model's constraint family
     field: str  # the scenario field
     indicator: str  # the projection's indicator it bounds (a ratio: N − bound·D ≤ 0)
     unit_kind: str
     label: str  # planner words
+    sense: int = -1  # −1: indicator ≤ bound; +1: indicator ≥ bound (a floor)
+
+    @property
+    def symbol(self) -> str:
+        return ">=" if self.sense > 0 else "<="
+
+    def broken(self, value: float, bound: float) -> bool:
+        """Is ``value`` on the wrong side of ``bound`` (beyond the rules' tolerance)?"""
+        return _over(bound, value) if self.sense > 0 else _over(value, bound)
 
     def bound(self, a: ScenarioArrays) -> np.ndarray:
         """(t,) bound in canonical units, NaN where the scenario sets none."""
@@ -58,6 +69,14 @@ LIMITS: tuple[Limit, ...] = (
         "energy_intensity",
         "intensity",
         "energy per unit of value added",
+    ),
+    Limit(
+        "land_floor",
+        "limits.land_floor",
+        "land",
+        "land",
+        "industrial land stock (改一补一: converted land replaced)",
+        sense=+1,
     ),
 )
 LIMIT_BY_NAME = {limit.name: limit for limit in LIMITS}
@@ -175,8 +194,8 @@ def _limit_checks(a: ScenarioArrays, p: Projection, sample: int = 0) -> list[Rul
                     float(values[t] * f),
                     float(bound[t] * f),
                     DISPLAY[limit.unit_kind],
-                    "<=",
-                    _over(values[t], bound[t]),
+                    limit.symbol,
+                    limit.broken(values[t], bound[t]),
                 )
             )
     return out

@@ -56,6 +56,7 @@ class ScenarioArrays:
     new_land_limit: np.ndarray  # (t,) [亩]
     energy_cap: np.ndarray  # (t,) [万tce]
     energy_intensity_limit: np.ndarray  # (t,) [万tce/亿元 = tce/万元]
+    land_floor: np.ndarray  # (t,) [亩] the least industrial land stock (NaN where none)
 
     # prices: the industrial price index P_t/P_0 (1 in the base year; all 1 without a deflator)
     price_index: np.ndarray | None = None  # (t,)
@@ -256,6 +257,7 @@ def compile_arrays(s: Scenario) -> ScenarioArrays:
         new_land_limit=limit(s.limits.new_land, "land"),
         energy_cap=limit(s.limits.energy_cap, "energy"),
         energy_intensity_limit=limit(s.limits.energy_intensity, "intensity"),
+        land_floor=limit(s.limits.land_floor, "land"),
         price_index=price_index(s),
         gdp=gdp_path(s),
     )

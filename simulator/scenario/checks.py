@@ -180,12 +180,34 @@ def _limits(s: Scenario) -> Iterator[Problem]:
         "new_land": "land",
         "energy_cap": "energy_intensity",
         "energy_intensity": "energy_intensity",
+        "land_floor": "land",
     }
     for name, field in needs.items():
         if getattr(s.limits, name) is not None and all(
             getattr(c.baseline, field) is None for c in s.clusters
         ):
             yield ("limits", name), f"no cluster has baseline.{field}, so this limit cannot apply"
+    yield from _land_floor(s)
+
+
+def _land_floor(s: Scenario) -> Iterator[Problem]:
+    """A floor on the land stock above the stock the clusters hold in the base year: 改一补一
+    keeps the stock, it does not create land."""
+    q = s.limits.land_floor
+    if q is None:
+        return
+    stock = sum(
+        c.baseline.land.value * factor(c.baseline.land.unit, "land")
+        for c in s.clusters
+        if c.baseline.land is not None
+    )
+    floor = max(q.values()) * factor(q.unit, "land")
+    if floor > stock * (1 + 1e-9):
+        yield (
+            ("limits", "land_floor"),
+            f"the floor ({floor:,.0f}亩) is above the clusters' land stock in the base year "
+            f"({stock:,.0f}亩)",
+        )
 
 
 def _fund_total(s: Scenario) -> Iterator[Problem]:

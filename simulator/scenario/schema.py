@@ -486,6 +486,11 @@ class Limits(Strict):
     energy_intensity: IntensityPerYear | None = Field(
         None, description="jurisdiction energy per VA, upper limit per year"
     )
+    land_floor: LandPerYear | None = Field(
+        None,
+        description="the least industrial land stock per year [亩] (改一补一: land converted to "
+        "other uses is replaced, so the stock does not fall below it)",
+    )
 
 
 # --------------------------------------------------------------------------- calibration
