@@ -14,6 +14,9 @@ from .schema import Quantity, Scenario
 
 Problem = tuple[tuple, str]
 
+#: relative rounding a scenario's own numbers may carry before a bound counts as broken
+ROUNDING = 1e-9
+
 
 def problems(s: Scenario) -> Iterator[Problem]:
     yield from _ids(s)
@@ -202,7 +205,7 @@ def _land_floor(s: Scenario) -> Iterator[Problem]:
         if c.baseline.land is not None
     )
     floor = max(q.values()) * factor(q.unit, "land")
-    if floor > stock * (1 + 1e-9):
+    if floor > stock * (1 + ROUNDING):
         yield (
             ("limits", "land_floor"),
             f"the floor ({floor:,.0f}亩) is above the clusters' land stock in the base year "
@@ -231,7 +234,7 @@ def _fund_total(s: Scenario) -> Iterator[Problem]:
     )
     needed = least * sum(per_year) * to_budget
     total = f.total.value * factor(f.total.unit, "money")
-    if needed > total * (1 + 1e-9):
+    if needed > total * (1 + ROUNDING):
         yield (
             ("funds", "total"),
             f"the total ({total / to_budget:g} {f.budget.unit}) is smaller than the per-year "
