@@ -37,10 +37,26 @@ def read_allocation(
     path: str | Path, a: ScenarioArrays, *, check_budget: bool = True
 ) -> np.ndarray:
     """Grant array (c, t, k) in canonical 亿元 from an allocation CSV. ``check_budget``: reject
-    an allocation over a year's budget (``compare``); ``run`` reports it as a breach instead."""
+    an allocation over a year's budget (``compare``); ``run`` reports it as a breach instead.
+    A ``.xlsx`` file is a workbook from ``simulator report``: its 资金分配 sheet is read
+    (:mod:`.workbook_file`) and checked by the same rules, with every problem named by its cell.
+    """
     file = str(path)
+    if Path(path).suffix.lower() == ".xlsx":
+        from .workbook_file import read_workbook_allocation
+
+        return read_workbook_allocation(path, a, check_budget=check_budget)
     text = read_text(path)
-    rows = list(csv.reader(text.splitlines()))
+    return allocation_from_rows(
+        list(csv.reader(text.splitlines())), a, file, check_budget=check_budget
+    )
+
+
+def allocation_from_rows(
+    rows: list[list[str]], a: ScenarioArrays, file: str, *, check_budget: bool = True
+) -> np.ndarray:
+    """Grant array (c, t, k) in 亿元 from an allocation table's rows (the header first, as
+    text); errors name ``file``, the column as ``field`` and the row as ``line``."""
     if not rows:
         raise InputError("empty file; expected columns cluster, year, amount", file=file)
     header = [h.strip() for h in rows[0]]

@@ -180,6 +180,10 @@ def _what_if_spec(name: str, data: dict, file: str) -> tuple[str, dict]:
                 "a what-if file is a mapping (description, set, add, scale)", file=name
             )
         return candidate.stem, spec
+    if candidate.suffix.lower() == ".xlsx":  # the 假设 sheet of a report.xlsx
+        from .workbook_file import what_if_from_workbook
+
+        return candidate.stem, what_if_from_workbook(candidate, data)
     known = ", ".join(table) or "none"
     raise InputError(
         f"unknown what-if {name!r} (this scenario has: {known})", file=file, field="what_ifs"
