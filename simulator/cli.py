@@ -110,6 +110,16 @@ def solver_options(f):
     return wrapper
 
 
+def report_option(f):
+    """--report: also write report.html into the run folder (optimise, compare, sweep)."""
+    return click.option(
+        "--report",
+        "with_report",
+        is_flag=True,
+        help="Also write report.html (offline, bilingual) into the run folder.",
+    )(f)
+
+
 def echo_json(data) -> None:
     from .outputs.files import to_json
 
@@ -234,7 +244,10 @@ def run(file, what_ifs, sets, out, as_json, allocation):
     default=None,
     help="Write HiGHS's log to this file (nothing from the solver reaches the terminal).",
 )
-def optimise(file, what_ifs, sets, out, as_json, objective, time_limit, export_model, solver_log):
+@report_option
+def optimise(
+    file, what_ifs, sets, out, as_json, objective, time_limit, export_model, solver_log, with_report
+):
     """Allocate the fund across clusters and years so the targets are best met."""
     from . import runs
     from .outputs import console, files, records, tables
@@ -268,6 +281,10 @@ def optimise(file, what_ifs, sets, out, as_json, objective, time_limit, export_m
     export = None
     if export_model:
         export = lambda folder: _save(export_model, kept["text"])  # noqa: E731
+    if with_report:
+        from .outputs.report import from_optimise
+
+        export = _both(export, _page(from_optimise, res))
     files.write_optimise(out, res, export)
     if as_json:
         echo_json(records.optimise_record(res, out))
@@ -323,7 +340,8 @@ def _report_internal(exc: InternalError, out, file):
     metavar="equal|by-size|by-gap|optimised|FILE.csv",
     help="An allocation to compare; repeatable.",
 )
-def compare(file, what_ifs, sets, out, as_json, objective, time_limit, allocations):
+@report_option
+def compare(file, what_ifs, sets, out, as_json, objective, time_limit, allocations, with_report):
     """Compare allocations side by side on the same scenario and objective."""
     from . import runs
     from .outputs import console, files, records
@@ -331,7 +349,12 @@ def compare(file, what_ifs, sets, out, as_json, objective, time_limit, allocatio
     with console.progress(f"comparing {len(allocations)} allocations"):
         res = runs.compare(file, what_ifs, sets, objective, allocations, time_limit=time_limit)
     out = out or files.default_out(res.prepared.loaded, "compare", objective)
-    files.write_compare(out, res)
+    if with_report:
+        from .outputs.report import from_compare
+
+        files.write_compare(out, res, _page(from_compare, res))
+    else:
+        files.write_compare(out, res)
     if as_json:
         echo_json(records.compare_record(res, out))
         return
@@ -352,7 +375,8 @@ def compare(file, what_ifs, sets, out, as_json, objective, time_limit, allocatio
     metavar="START:STOP:STEP",
     help="Annual budget values (fund's unit), applied to every fund year.",
 )
-def sweep(file, what_ifs, sets, out, as_json, objective, time_limit, budget_spec):
+@report_option
+def sweep(file, what_ifs, sets, out, as_json, objective, time_limit, budget_spec, with_report):
     """Re-optimise over a range of annual budgets on one persistent model."""
     from . import runs
     from .outputs import console, files, records
@@ -369,12 +393,85 @@ def sweep(file, what_ifs, sets, out, as_json, objective, time_limit, budget_spec
             on_length=meter.start,
         )
     out = out or files.default_out(res.prepared.loaded, "sweep", objective)
-    files.write_sweep(out, res, budget_spec)
+    if with_report:
+        from .outputs.report import from_sweep
+
+        files.write_sweep(out, res, budget_spec, _page(from_sweep, res, budget_spec))
+    else:
+        files.write_sweep(out, res, budget_spec)
     if as_json:
         echo_json(records.sweep_record(res, out))
         return
     summary, _ = records.sweep_frames(res)
     click.echo(console.sweep_text(res, summary, out, console.screen_for()))
+
+
+# --------------------------------------------------------------------------- report
+
+
+@main.command()
+@scenario_options
+@solver_options
+@click.option(
+    "--allocation",
+    default="optimised",
+    show_default=True,
+    metavar="none|equal|by-size|by-gap|optimised|FILE.csv",
+    help="The allocation the report's ledger shows (none: without the fund).",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Sample the uncertain assumptions N times: P(met) per target and fan charts.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --samples.")
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="Language shown first (the other beside it).",
+)
+def report(
+    file, what_ifs, sets, out, as_json, objective, time_limit, allocation, samples, seed, lang
+):
+    """Write one self-contained report.html (and report.xlsx): verdict, target ledger,
+    allocation, marginal values, strategies compared, budget sweep, assumptions."""
+    from . import runs
+    from .outputs import console, files
+    from .outputs import report as pages
+
+    uncertain = getattr(runs, "uncertain", None)
+    if samples is not None and uncertain is None:
+        raise InputError("uncertainty is not available yet in this version", field="--samples")
+    with console.progress(f"report on {Path(file).name}"):
+        res = runs.report(file, what_ifs, sets, allocation, objective, time_limit=time_limit)
+        if samples is not None:
+            res.uncertainty = uncertain(file, what_ifs, sets, samples=samples, seed=seed)
+    out = out or files.default_out(res.prepared.loaded, "report")
+    command = pages.command_line()
+    pages.write_report(out, res, command, lang)
+    summary = pages.summary(res, out)
+    if as_json:
+        echo_json(summary)
+        return
+    click.echo(pages.summary_text(summary))
+
+
+def _both(first, second):
+    """Two ``extra(folder)`` writers as one (either may be None)."""
+    if first is None or second is None:
+        return first or second
+    return lambda folder: (first(folder), second(folder))
+
+
+def _page(build, *args):
+    """An ``extra(folder)`` that writes report.html of ``build(*args)`` into a run folder."""
+    from .outputs import report as pages
+
+    return lambda folder: pages.write_html(folder, build(*args), pages.command_line())
 
 
 # --------------------------------------------------------------------------- synth

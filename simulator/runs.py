@@ -309,3 +309,110 @@ def sweep(
         )
     points = list(run_sweep(opt, values, progress=progress))
     return SweepResult(prep, objective, points)
+
+
+# --------------------------------------------------------------------------- report
+
+
+#: the simple strategies and the optimiser, compared in every report
+REPORT_STRATEGIES = ("equal", "by-size", "by-gap", "optimised")
+
+
+@dataclass
+class ReportResult:
+    """What ``simulator report`` shows: one allocation's ledger beside the ledger without the
+    fund, and (with a fund) the optimiser's marginals, the strategies compared and a budget
+    sweep. ``--report`` on optimise, compare and sweep fills only the parts it has."""
+
+    prepared: Prepared
+    allocation: str  # none | equal | by-size | by-gap | optimised | a file
+    projection: Projection
+    ledger: Ledger  # with the allocation (without the fund for "none")
+    no_fund: Ledger
+    grant: np.ndarray | None  # (c, t, k) [亿元]
+    movable: np.ndarray | None  # (j,) the targets the fund can move
+    rules: list[RuleCheck]
+    optimised: OptimiseResult | None = None
+    compared: CompareResult | None = None
+    swept: SweepResult | None = None
+    budget_spec: str | None = None
+    uncertainty: object | None = None  # a future runs.uncertain(...) result
+    timings: dict = field(default_factory=dict)
+
+
+def report_budgets(a: ScenarioArrays, steps: int = 4) -> str:
+    """``0:STOP:STEP`` from no fund to twice the plan's largest annual budget (the fund's unit),
+    ``steps`` steps up to the plan's budget, so the plan's own budget is one of the points."""
+    top = float(a.budget[a.fund_years].max()) / a.fund_unit_factor if a.fund_years.any() else 0.0
+    step = top / steps if top > 0 else 1.0
+    return f"0:{2 * steps * step!r}:{step!r}"
+
+
+def report(
+    file,
+    what_ifs=(),
+    sets=(),
+    allocation: str | Path = "optimised",
+    objective: str = "shortfall",
+    *,
+    time_limit: float | None = None,
+    sweep_steps: int = 4,
+) -> ReportResult:
+    """Everything a report shows, from the same runs the other commands make: ``optimise``
+    (its allocation and marginals), ``compare`` (the strategies, and ``allocation`` when it is
+    a file) and ``sweep`` (from no fund to twice the plan's budget)."""
+    clock = time.perf_counter()
+    name = str(allocation)
+    prep = prepare(file, what_ifs, sets)
+    if prep.loaded.scenario.funds is None:
+        if name != "none":
+            raise InputError(
+                "the scenario has no fund to allocate: use --allocation none",
+                file=str(file),
+                field="funds",
+            )
+        res = run(file, what_ifs, sets)
+        return ReportResult(
+            res.prepared,
+            "none",
+            res.projection,
+            res.ledger,
+            res.ledger,
+            None,
+            None,
+            res.rules,
+            timings={"report": time.perf_counter() - clock},
+        )
+    names = list(REPORT_STRATEGIES)
+    if name not in (*names, "none"):
+        names.append(name)
+    opt = optimise(file, what_ifs, sets, objective, time_limit=time_limit)
+    compared = compare(file, what_ifs, sets, objective, names, time_limit=time_limit)
+    spec = report_budgets(opt.prepared.arrays, sweep_steps)
+    swept = sweep(file, what_ifs, sets, objective, spec, time_limit=time_limit)
+    a = opt.prepared.arrays
+    o = opt.opt
+    if name == "optimised":
+        p, led, grant = o.projection, o.ledger, o.grant
+    elif name == "none":
+        p, led, grant = o.problem.reference, opt.no_fund, None
+    else:
+        row = next(r for r in compared.rows if r.name == name)
+        grant, led = row.grant, row.ledger
+        p = project(a, grant)
+    rules = check_rules(a, p.grant, p) if grant is not None else _limits_only(a, p)
+    return ReportResult(
+        opt.prepared,
+        name,
+        p,
+        led,
+        opt.no_fund,
+        grant,
+        o.movable,
+        rules,
+        optimised=opt,
+        compared=compared,
+        swept=swept,
+        budget_spec=spec,
+        timings={"report": time.perf_counter() - clock},
+    )

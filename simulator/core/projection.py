@@ -32,6 +32,7 @@ import numpy as np
 from .. import indicators
 from ..scenario.arrays import ScenarioArrays
 from . import response
+from .future import Future
 from .growth import compound, cumulative
 
 
@@ -44,8 +45,8 @@ class Projection:
     primary: dict[str, np.ndarray]  # revenue, investment, tech_investment, firms
     factor: dict[str, np.ndarray]  # va_rate, land_per_revenue, …
     grant: np.ndarray  # (c, t, k) [亿元]
-    mobilised: np.ndarray  # (c, t) mobilised investment before diminishing returns [亿元]
-    effective: np.ndarray  # (c, t) effective mobilised investment [亿元]
+    mobilised: np.ndarray  # (c, t), or (n, c, t) with a future: before diminishing returns [亿元]
+    effective: np.ndarray  # (c, t), or (n, c, t) with a future: effective mobilised [亿元]
 
     @property
     def n_samples(self) -> int:
@@ -64,17 +65,38 @@ SHARE_PATHS = (
 )
 
 
-def factor_paths(a: ScenarioArrays, growth: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Fund-independent factor paths (n, c, t); NaN where the baseline is missing."""
-    b = a.baseline
-    va_rate = b["va_rate"][:, None] * cumulative(growth["va_rate"])
-    rev_per_mu = (b["revenue"] / b["land"])[:, None] * cumulative(growth["revenue_per_mu"])
-    intensity = b["energy_intensity"][:, None] * cumulative(growth["energy_intensity"])
-    tax_rate = (b["tax"] / b["revenue"])[:, None] * cumulative(growth["tax_rate"])
-    productivity = (b["va_rate"] * b["revenue"] / b["employment"])[:, None] * cumulative(
-        growth["productivity"]
+def factor_paths(
+    a: ScenarioArrays,
+    growth: dict[str, np.ndarray],
+    baseline: dict[str, np.ndarray] | None = None,
+    future: Future | None = None,
+) -> dict[str, np.ndarray]:
+    """Fund-independent factor paths (n, c, t); NaN where the baseline is missing.
+
+    ``baseline`` (each (c,) or (n, c)) defaults to the scenario's; ``future`` scales the VA rate,
+    tax rate, revenue per mu, energy intensity and productivity paths (:class:`Future`)."""
+    b = a.baseline if baseline is None else baseline
+    scale = (lambda f: 1.0) if future is None else future.scale
+    va_rate = b["va_rate"][..., None] * cumulative(growth["va_rate"]) * scale("va_rate")
+    rev_per_mu = (
+        (b["revenue"] / b["land"])[..., None]
+        * cumulative(growth["revenue_per_mu"])
+        * scale("revenue_per_mu")
     )
-    shares = {s: b[s][:, None] * cumulative(growth[s]) for s in SHARE_PATHS}
+    intensity = (
+        b["energy_intensity"][..., None]
+        * cumulative(growth["energy_intensity"])
+        * scale("energy_intensity")
+    )
+    tax_rate = (
+        (b["tax"] / b["revenue"])[..., None] * cumulative(growth["tax_rate"]) * scale("tax_rate")
+    )
+    productivity = (
+        (b["va_rate"] * b["revenue"] / b["employment"])[..., None]
+        * cumulative(growth["productivity"])
+        * scale("productivity")
+    )
+    shares = {s: b[s][..., None] * cumulative(growth[s]) for s in SHARE_PATHS}
     with np.errstate(divide="ignore", invalid="ignore"):
         return {
             "va_rate": va_rate,
@@ -90,31 +112,64 @@ def factor_paths(a: ScenarioArrays, growth: dict[str, np.ndarray]) -> dict[str, 
 
 
 def project(
-    a: ScenarioArrays, grant: np.ndarray | None = None, growth: dict[str, np.ndarray] | None = None
+    a: ScenarioArrays,
+    grant: np.ndarray | None = None,
+    growth: dict[str, np.ndarray] | None = None,
+    future: Future | None = None,
 ) -> Projection:
     """Project every cluster and year, with the fund response to ``grant`` (c, t[, k]) [亿元].
 
-    ``growth`` overrides the scenario's growth arrays, each (n, c, t) or (c, t), for sampled
-    futures. Without it there is one sample.
+    ``growth`` overrides the scenario's growth arrays, each (n, c, t) or (c, t); ``future``
+    perturbs the scenario's inputs for a batch of sampled futures (:class:`Future`). Without
+    either there is one sample. Revenue is the no-fund path plus the fund's new capacity::
+
+        R[n,c,t] = R₀·Π(1 + g_R) + Σ_s K[c,t,s]·u[n,c,s − delay]
+
+    where the new capacity grows at the growth ``growth`` gives (the scenario's own under a
+    future), so ``revenue_kernel`` is its exact linear form.
     """
     g = {k: np.asarray(v, dtype=float) for k, v in (growth or a.growth).items()}
+    fund_growth = g["revenue"]
+    if future is not None:
+        g = future.growth(g)
     g = {k: v if v.ndim == 3 else v[None] for k, v in g.items()}
+    b = a.baseline if future is None else future.baseline(a.baseline)
     x = response.grant_array(a, grant)
     raw = response.mobilised_investment(x, a)
+    if future is not None and future.leverage_scale is not None:
+        raw = future.leverage_scale[:, None, None] * raw
     u = response.effective_investment(raw, a)
-    b = a.baseline
-    revenue = compound(b["revenue"], g["revenue"], response.revenue_additions(u, a))
-    investment = np.nan_to_num(b["investment"])[:, None] * cumulative(g["investment"]) + u
-    tech = np.nan_to_num(b["tech_investment"])[:, None] * cumulative(g["tech_investment"])
+    arriving = u if future is None else _delayed(u, future.delay)
+    revenue = compound(b["revenue"], g["revenue"]) + compound(
+        np.zeros(a.n_clusters), fund_growth, response.revenue_additions(arriving, a)
+    )
+    investment = np.nan_to_num(b["investment"])[..., None] * cumulative(g["investment"]) + u
+    tech = np.nan_to_num(b["tech_investment"])[..., None] * cumulative(g["tech_investment"])
     tech = tech + a.tech_share[:, None] * u
     primary = {
         "revenue": revenue,
-        "investment": np.where(np.isnan(b["investment"])[:, None], np.nan, investment),
-        "tech_investment": np.where(np.isnan(b["tech_investment"])[:, None], np.nan, tech),
+        "investment": np.where(np.isnan(b["investment"])[..., None], np.nan, investment),
+        "tech_investment": np.where(np.isnan(b["tech_investment"])[..., None], np.nan, tech),
         # the number of 规上 firms: net entry only, the fund does not move it
-        "firms": b["firms"][:, None] * cumulative(g["firms"]),
+        "firms": b["firms"][..., None] * cumulative(g["firms"]),
     }
-    return Projection(a.years, a.cluster_ids, primary, factor_paths(a, g), x, raw, u)
+    primary = {k: v if v.ndim == 3 else v[None] for k, v in primary.items()}
+    return Projection(a.years, a.cluster_ids, primary, factor_paths(a, g, b, future), x, raw, u)
+
+
+def _delayed(u: np.ndarray, delay: np.ndarray | None) -> np.ndarray:
+    """u[n,c,t − delay[n]] (0 before the delay): investment whose revenue arrives later."""
+    if delay is None or not np.any(delay):
+        return u
+    u = np.broadcast_to(u, (len(delay), *u.shape[-2:]))
+    out = np.zeros_like(u)
+    for d in np.unique(delay):
+        rows = delay == d
+        if d == 0:
+            out[rows] = u[rows]
+        elif d < u.shape[-1]:
+            out[rows, :, d:] = u[rows, :, :-d]
+    return out
 
 
 # --------------------------------------------------------------------------- indicators

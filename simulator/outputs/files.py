@@ -173,7 +173,8 @@ def write_allocation(path: Path, grant: np.ndarray, a) -> None:
     write_csv(path, tables.allocation_frame(grant, a), float_format=None)
 
 
-def write_compare(out: Path, res) -> None:
+def write_compare(out: Path, res, extra: Callable[[Path], None] | None = None) -> None:
+    """``extra(folder)`` writes more files into the folder before it is renamed into place."""
     from .records import comparison_frame
 
     with atomic_dir(out) as tmp:
@@ -184,9 +185,14 @@ def write_compare(out: Path, res) -> None:
             "allocations": [r.name for r in res.rows],
         }
         write_scenario_record(tmp, res.prepared.loaded, settings, {})
+        if extra is not None:
+            extra(tmp)
 
 
-def write_sweep(out: Path, res, budget_spec: str) -> None:
+def write_sweep(
+    out: Path, res, budget_spec: str, extra: Callable[[Path], None] | None = None
+) -> None:
+    """``extra(folder)`` writes more files into the folder before it is renamed into place."""
     from .records import sweep_frames
 
     summary, long = sweep_frames(res)
@@ -195,6 +201,8 @@ def write_sweep(out: Path, res, budget_spec: str) -> None:
         write_csv(tmp / "sweep_allocations.csv", long)
         settings = {"command": "sweep", "objective": res.objective, "budget": budget_spec}
         write_scenario_record(tmp, res.prepared.loaded, settings, {})
+        if extra is not None:
+            extra(tmp)
 
 
 def write_failure(out: Path, error: Exception, save_model: Callable[[Path], None] | None) -> Path:

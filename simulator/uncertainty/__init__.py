@@ -1,0 +1,1 @@
+"""Uncertainty: sampled futures, Monte Carlo evaluation of an allocation, sensitivity indices."""

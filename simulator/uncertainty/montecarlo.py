@@ -1,0 +1,159 @@
+r"""Monte Carlo evaluation of one allocation over sampled futures, in batches (pure numpy).
+
+For every future n (:mod:`.sampling`) the projection runs twice — without the fund and with
+the allocation — and the ledger of each gives, per target j, met or not and the projected
+value. Over N futures::
+
+    P(met)_j          = (1/N)·Σ_n 1[target j met in future n]
+    objective_mean    = (1/N)·Σ_n L_n,       L_n = Σ_j w_j·s_(j,n)   (movable targets)
+    objective_cvar90  = mean of the largest ⌈0.1·N⌉ of L_n
+
+(s_(j,n) the relative shortfall of :mod:`simulator.core.targets`, against future n's own
+no-fund denominators). Quantiles (p5 … p95 of each target's value and of each indicator's fan)
+are exact over the first ``keep`` futures, all of them unless the run is larger than the
+memory bound :data:`KEEP_VALUES`.
+
+**Batches.** Futures are cut into batches by index only (:func:`batches`: a size fixed by the
+scenario's cells, never by the number of workers); each batch is a pure function of (job,
+start, stop), and batch results are merged in index order, so any executor gives the same
+numbers bit for bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.projection import project
+from ..core.targets import TargetSpec, ledger, values_at
+from ..scenario.arrays import ScenarioArrays
+from .sampling import future
+from .spec import UncertaintySpec
+
+#: cluster-year cells of one batch (per projected array: 8 MiB of float64)
+BATCH_CELLS = 2**20
+#: values kept for quantiles (targets + fan rows × futures): 160 MB of float64 at most
+KEEP_VALUES = 20_000_000
+
+
+@dataclass(frozen=True)
+class FanKey:
+    """An indicator at a target's scope (read through the first target that uses it)."""
+
+    indicator: str
+    scope: str
+    target: int  # index of a target spec with this indicator and scope
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a batch needs: arrays and seeds only (picklable; never a solver model)."""
+
+    arrays: ScenarioArrays
+    specs: list[TargetSpec]
+    spec: UncertaintySpec
+    grant: np.ndarray | None  # (c, t, k) [亿元]; None: the fund is not used
+    movable: np.ndarray  # (j,) bool: targets in the objective
+    fan: list[FanKey]
+    seed: int
+    samples: int
+    keep: int  # futures whose values are kept for quantiles (the first ``keep``)
+
+
+@dataclass
+class Batch:
+    start: int
+    stop: int
+    met_no_fund: np.ndarray  # (j,) futures where the target is met without the fund
+    met: np.ndarray  # (j,) … with the allocation
+    values: np.ndarray  # (j, m) projected values of the kept futures in this batch [canonical]
+    fan: np.ndarray  # (f, m, t) indicator values of the kept futures [canonical]
+    loss: np.ndarray  # (n,) weighted shortfall L_n with the allocation
+    loss_no_fund: np.ndarray  # (n,)
+
+
+def fan_keys(specs: list[TargetSpec]) -> list[FanKey]:
+    seen: dict[tuple[str, str], FanKey] = {}
+    for j, s in enumerate(specs):
+        seen.setdefault((s.indicator, s.scope), FanKey(s.indicator, s.scope, j))
+    return list(seen.values())
+
+
+def batches(samples: int, a: ScenarioArrays) -> list[tuple[int, int]]:
+    """[start, stop) of every batch: a size from the scenario's cells alone."""
+    size = max(1, BATCH_CELLS // (a.n_clusters * a.n_years))
+    return [(s, min(s + size, samples)) for s in range(0, samples, size)]
+
+
+def keep_count(samples: int, n_targets: int, n_fan: int, n_years: int) -> int:
+    return int(min(samples, max(1, KEEP_VALUES // max(1, n_targets + n_fan * n_years))))
+
+
+def _loss(led, movable) -> np.ndarray:
+    """Σ_j w_j s_(j,n), summed in target order (the same rounding whatever the batch)."""
+    w = np.array([s.weight for s in led.specs]) * movable
+    return (w[:, None] * np.nan_to_num(led.shortfall)).sum(axis=0)
+
+
+def run_batch(job: Job, start: int, stop: int) -> Batch:
+    a = job.arrays
+    f = future(job.spec, a.n_clusters, a.n_years, job.seed, start, stop)
+    reference = project(a, None, future=f)
+    led0 = ledger(reference, job.specs)
+    if job.grant is None:
+        p, led = reference, led0
+    else:
+        p = project(a, job.grant, future=f)
+        led = ledger(p, job.specs, reference)
+    m = max(0, min(stop, job.keep) - start)
+    nt = a.n_years
+    fan = np.empty((len(job.fan), m, nt))
+    for i, key in enumerate(job.fan):
+        fan[i] = values_at(p, job.specs[key.target])[:m]
+    return Batch(
+        start,
+        stop,
+        led0.met.sum(axis=1),
+        led.met.sum(axis=1),
+        led.projected[:, :m],
+        fan,
+        _loss(led, job.movable),
+        _loss(led0, job.movable),
+    )
+
+
+@dataclass
+class Distribution:
+    """The merged result of every batch."""
+
+    samples: int
+    p_met_no_fund: np.ndarray  # (j,)
+    p_met: np.ndarray  # (j,)
+    values: np.ndarray  # (j, keep) canonical
+    fan: np.ndarray  # (f, keep, t) canonical
+    loss: np.ndarray  # (N,)
+    loss_no_fund: np.ndarray  # (N,)
+
+    @property
+    def kept(self) -> int:
+        return self.values.shape[1]
+
+
+def merge(parts: list[Batch], samples: int) -> Distribution:
+    parts = sorted(parts, key=lambda b: b.start)
+    return Distribution(
+        samples,
+        sum(b.met_no_fund for b in parts) / samples,
+        sum(b.met for b in parts) / samples,
+        np.concatenate([b.values for b in parts], axis=1),
+        np.concatenate([b.fan for b in parts], axis=1),
+        np.concatenate([b.loss for b in parts]),
+        np.concatenate([b.loss_no_fund for b in parts]),
+    )
+
+
+def cvar(loss: np.ndarray, alpha: float = 0.9) -> float:
+    """Mean of the worst ⌈(1−α)·N⌉ losses (the tail's mean; ≥ the mean of all)."""
+    k = max(1, int(np.ceil((1.0 - alpha) * len(loss) - 1e-9)))
+    return float(np.sort(loss)[-k:].mean())
