@@ -108,8 +108,48 @@ def _regime(z: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
 def future(spec: UncertaintySpec, n_clusters: int, n_years: int, seed: int, start: int, stop: int):
     """Futures [start, stop) of a run with ``seed``: a :class:`Future` over (n, c, t), t
     including the base year (index 0, never shocked)."""
-    n, c, tp = stop - start, n_clusters, n_years - 1
-    macro, cluster = latent(spec, c, tp, seed, start, stop)
+    macro, cluster = latent(spec, n_clusters, n_years - 1, seed, start, stop)
+    return from_latent(spec, n_clusters, n_years, macro, cluster)
+
+
+def latent_groups(spec: UncertaintySpec, n_clusters: int, n_plan_years: int) -> dict[str, list]:
+    """Column indices of the latent draws (macro columns first, then the cluster block) that
+    belong to each independent driver group — the groups of the sensitivity indices. Only
+    groups with some spread are listed."""
+    c, tp, k = n_clusters, n_plan_years, len(COPULA_DRIVERS)
+    col = {name: i for i, name in enumerate(COPULA_DRIVERS)}
+    off = k + tp  # first column of the cluster block
+    groups: dict[str, list] = {}
+    if spec.macro.sd or spec.year.sd:
+        groups["macro growth"] = [col["macro"], *range(k, k + tp)]
+    if spec.cluster.sd or spec.noise.sd:
+        groups["cluster growth"] = list(range(off, off + c + c * tp))
+    if np.any(spec.leverage_multipliers[spec.leverage_probabilities > 0] != 1.0):
+        groups["leverage"] = [col["leverage"]]
+    if np.any(spec.delays[spec.delay_probabilities > 0] != 0):
+        groups["lag"] = [col["lag"]]
+    for f in sorted(set(spec.factor_level) | set(spec.factor_drift)):
+        cols = [col[f"{f}.level"], col[f"{f}.drift"]]
+        if spec.factor_level.get(f, Spread(0.0)).sd or spec.factor_drift.get(f, Spread(0.0)).sd:
+            groups[f.replace("_", " ")] = cols
+    base = off + c + c * tp
+    levels = [
+        base + i * c + j
+        for i, f in enumerate(BASE_LEVELS)
+        if spec.base_levels.get(f, Spread(0.0)).sd > 0
+        for j in range(c)
+    ]
+    if levels:
+        groups["base levels"] = levels
+    return groups
+
+
+def from_latent(
+    spec: UncertaintySpec, n_clusters: int, n_years: int, macro: np.ndarray, cluster: np.ndarray
+) -> Future:
+    """A :class:`Future` from normal scores: ``macro`` (n, drivers + plan years) and
+    ``cluster`` (n, c·(1 + plan years + base levels)), laid out as :func:`latent` draws them."""
+    n, c, tp = macro.shape[0], n_clusters, n_years - 1
     k = len(COPULA_DRIVERS)
     z = macro[:, :k] @ spec.copula_factor.T  # the Gaussian copula
     driver = {name: z[:, i] for i, name in enumerate(COPULA_DRIVERS)}
