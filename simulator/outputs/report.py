@@ -127,20 +127,74 @@ class Uncertainty:
 
 
 def uncertainty_section(obj) -> Uncertainty | None:
-    """An :class:`Uncertainty` from a ``runs.uncertain(...)`` result, read by attribute name
-    (``p_met``, ``p_met_no_fund``, ``fans``, ``samples``, ``seed``); None for None."""
+    """An :class:`Uncertainty` from a :func:`simulator.runs.uncertain` result (its
+    ``distribution``: ``p_met``, ``p_met_no_fund``, ``fan``; its ``fan`` keys), or from any
+    object with ``p_met`` (and optionally ``p_met_no_fund``, ``fans``, ``samples``, ``seed``);
+    None for None."""
     if obj is None or isinstance(obj, Uncertainty):
         return obj
-    p = getattr(obj, "p_met", None)
+    dist = getattr(obj, "distribution", obj)
+    p = getattr(dist, "p_met", None)
     if p is None:
         return None
-    nf = getattr(obj, "p_met_no_fund", None)
+    nf = getattr(dist, "p_met_no_fund", None)
+    fans = dict(getattr(obj, "fans", None) or {})
+    if not fans and hasattr(obj, "prepared") and getattr(dist, "fan", None) is not None:
+        fans = _fans(obj.prepared, list(getattr(obj, "fan", []) or []), dist.fan)
     return Uncertainty(
-        samples=int(getattr(obj, "samples", 0) or 0),
+        samples=int(getattr(dist, "samples", 0) or getattr(obj, "samples", 0) or 0),
         p_met=np.asarray(p, dtype=float).reshape(-1),
         p_met_no_fund=None if nf is None else np.asarray(nf, dtype=float).reshape(-1),
-        fans=dict(getattr(obj, "fans", None) or {}),
+        fans=fans,
         seed=getattr(obj, "seed", None),
+    )
+
+
+#: the quantiles a fan shows: 5–95 %, 25–75 % and the median
+FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def _fans(prep, keys: list, fan: np.ndarray, most: int = 12) -> dict[str, tuple]:
+    """Fan charts' data from the sampled paths ``fan`` (keys, samples, years; canonical): each
+    key's quantiles per year in its first target's display unit, and that target's requirement
+    (nominal, like the paths)."""
+    from ..units import display_factor
+
+    a, specs = prep.arrays, prep.specs
+    out = {}
+    for i, key in enumerate(keys[:most]):
+        spec = specs[key.target]
+        # a count's or a share of GDP's fan is of another quantity than its requirement
+        if spec.kind in ("count", "context_share") or i >= fan.shape[0] or fan.shape[1] == 0:
+            continue
+        f = display_factor(spec.unit_kind)
+        q = np.nanquantile(fan[i], FAN_QUANTILES, axis=0) * f
+        required = spec.level * f if spec.level is not None and spec.kind != "count" else None
+        label = f"{key.indicator} · {key.scope}"
+        out[label] = (np.asarray(a.years), dict(zip(FAN_QUANTILES, q, strict=True)), required)
+    return out
+
+
+def from_uncertain(res):
+    """A report of ``uncertain``'s own result: its allocation's ledger with P(met)."""
+    from ..core.projection import project
+    from ..core.targets import ledger
+    from ..runs import ReportResult
+
+    a, specs = res.prepared.arrays, res.prepared.specs
+    reference = project(a)
+    p = project(a, res.grant) if res.grant is not None else reference
+    rules = check_rules(a, res.grant, p) if res.grant is not None else []
+    return ReportResult(
+        res.prepared,
+        res.allocation,
+        p,
+        res.deterministic,
+        ledger(reference, specs),
+        res.grant,
+        None,
+        rules,
+        uncertainty=res,
     )
 
 
