@@ -28,6 +28,12 @@ DEFAULT_TIME_LIMIT = 60.0
 class Group(click.Group):
     """Turns planner-facing errors into one line and an exit code."""
 
+    def make_context(self, info_name, args, parent=None, **extra):
+        argv = list(args)  # as typed, for the report's provenance (ctx.meta["argv"])
+        ctx = super().make_context(info_name, args, parent=parent, **extra)
+        ctx.meta["argv"] = argv
+        return ctx
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
@@ -449,9 +455,17 @@ def report(
     with console.progress(f"report on {Path(file).name}"):
         res = runs.report(file, what_ifs, sets, allocation, objective, time_limit=time_limit)
         if samples is not None:
-            res.uncertainty = uncertain(file, what_ifs, sets, samples=samples, seed=seed)
+            res.uncertainty = uncertain(
+                file,
+                what_ifs,
+                sets,
+                samples=samples,
+                seed=seed,
+                allocation=str(allocation),
+                time_limit=time_limit,
+            )
     out = out or files.default_out(res.prepared.loaded, "report")
-    command = pages.command_line()
+    command = typed_command()
     pages.write_report(out, res, command, lang)
     summary = pages.summary(res, out)
     if as_json:
@@ -471,7 +485,17 @@ def _page(build, *args):
     """An ``extra(folder)`` that writes report.html of ``build(*args)`` into a run folder."""
     from .outputs import report as pages
 
-    return lambda folder: pages.write_html(folder, build(*args), pages.command_line())
+    command = typed_command()
+    return lambda folder: pages.write_html(folder, build(*args), command)
+
+
+def typed_command() -> str:
+    """The command line that is running, as the user typed it (shell-quoted)."""
+    import shlex
+
+    ctx = click.get_current_context(silent=True)
+    argv = ctx.meta.get("argv") if ctx is not None else None
+    return shlex.join(["simulator", *(sys.argv[1:] if argv is None else argv)])
 
 
 # --------------------------------------------------------------------------- synth
