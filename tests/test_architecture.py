@@ -18,6 +18,7 @@ LAYERS = (
     ("vocabulary", {"__init__", "errors", "units", "indicators", "synth"}),
     ("scenario", {"scenario"}),
     ("core", {"core"}),
+    ("uncertainty", {"uncertainty"}),
     ("allocation", {"allocation"}),
     ("runs", {"runs"}),
     ("outputs", {"outputs"}),
