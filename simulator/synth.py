@@ -4,7 +4,8 @@ Every number is drawn from ranges in ``shared/data/parameter_ranges.csv`` (centr
 spreads) and carries ``assumption: synthetic (seed S)``. Cluster revenue targets sit 0–4 points
 of growth above each cluster's own trend, so some are met without the fund and most need it;
 the land quota sits a little above what the projection needs without the fund, so land binds
-once the fund is spent.
+once the fund is spent. The ``uncertainty:`` block has moderate spreads (all assumptions), three
+leverage regimes and two lag regimes, drawn from the same seed.
 """
 
 from __future__ import annotations
@@ -150,11 +151,58 @@ def synthetic(n_clusters: int, n_years: int, seed: int = 0) -> dict:
             "years": list(range(base + 1, horizon + 1)),
         },
         "limits": {"new_land": q(new_land, "亩")},
+        "uncertainty": _uncertainty(seed, why),
         "what_ifs": {
             "double_fund": {"description": "fund doubled", "scale": {"funds.budget": 2}},
             "slow_growth": {
                 "description": "growth two points slower",
                 "add": {"clusters.*.growth.revenue": -2},
             },
+        },
+    }
+
+
+def _uncertainty(seed: int, why: str) -> dict:
+    """A moderate ``uncertainty:`` block, every spread an assumption, drawn from its own stream of
+    the seed (so the rest of the scenario is the same with or without it)."""
+    rng = np.random.default_rng([seed, 8])
+
+    def s(lo, hi, unit):
+        return {"value": round(float(rng.uniform(lo, hi)), 3), "unit": unit, "assumption": why}
+
+    low, high = rng.uniform(0.4, 0.7), rng.uniform(1.3, 1.8)
+    late = round(float(rng.uniform(0.2, 0.35)), 3)
+    return {
+        "growth": {
+            "applies_to": ["revenue", "investment"],
+            "macro": s(0.5, 1.0, "%/yr"),
+            "year": s(1.0, 2.0, "%/yr"),
+            "year_ar1": s(0.2, 0.4, "1"),
+            "cluster": s(1.0, 3.0, "%/yr"),
+            "noise": s(1.5, 3.0, "%/yr"),
+            "noise_ar1": s(0.2, 0.4, "1"),
+        },
+        "base_levels": {
+            "revenue": s(3, 8, "%"),
+            "investment": s(5, 12, "%"),
+            "land": s(3, 8, "%"),
+        },
+        "factors": {
+            "va_rate": {"level": s(3, 6, "%"), "drift": s(0.3, 1.0, "%/yr")},
+            "revenue_per_mu": {"level": s(5, 10, "%"), "drift": s(1.0, 2.0, "%/yr")},
+            "energy_intensity": {"level": s(5, 10, "%"), "drift": s(0.5, 1.5, "%/yr")},
+        },
+        "leverage": {
+            "regimes": [
+                {"multiplier": round(float(low), 3), "probability": 0.25, "assumption": why},
+                {"multiplier": 1.0, "probability": 0.5, "assumption": why},
+                {"multiplier": round(float(high), 3), "probability": 0.25, "assumption": why},
+            ]
+        },
+        "lag": {
+            "regimes": [
+                {"delay": 0, "probability": round(1 - late, 3), "assumption": why},
+                {"delay": 1, "probability": late, "assumption": why},
+            ]
         },
     }

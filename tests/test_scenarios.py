@@ -48,7 +48,7 @@ def _numbers_without_provenance(node, path=()):
     """Paths of numbers that are not inside a provenanced quantity."""
     if isinstance(node, dict):
         has_provenance = sum(bool(node.get(k)) for k in PROVENANCE) == 1
-        if "value" in node or "widths" in node or {"min", "max"} & set(node):
+        if "value" in node or "widths" in node or {"min", "max", "multiplier", "delay"} & set(node):
             return [] if has_provenance else [path]
         out = []
         for k, v in node.items():
