@@ -107,6 +107,15 @@ OBJECTIVE_NAMES = {
     "worst": ("最大相对缺口", "worst relative shortfall"),
 }
 
+#: the allocations' names in Chinese (the verdict's Chinese sentence)
+ALLOCATION_ZH = {
+    "optimised": "优化",
+    "equal": "等额",
+    "by-size": "按规模",
+    "by-gap": "按缺口",
+    "none": "不投入资金",
+}
+
 #: a target within this share of its requirement is "near the line" (without samples)
 NEAR = 0.02
 #: with samples, a target whose P(met) lies in this band is a toss-up
@@ -342,6 +351,7 @@ def context(res, command: str | None, lang: str) -> dict:
         "command": command or command_line(),
         "loaded": prep.loaded,
         "allocation_name": res.allocation,
+        "allocation_zh": ALLOCATION_ZH.get(res.allocation, res.allocation),
     }
     u = uncertainty_section(res.uncertainty)
     ledger = _ledger(res, u)
