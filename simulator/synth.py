@@ -185,7 +185,6 @@ def _uncertainty(seed: int, why: str) -> dict:
         "base_levels": {
             "revenue": s(3, 8, "%"),
             "investment": s(5, 12, "%"),
-            "land": s(3, 8, "%"),
         },
         "factors": {
             "va_rate": {"level": s(3, 6, "%"), "drift": s(0.3, 1.0, "%/yr")},

@@ -105,8 +105,13 @@ class GrowthUncertainty(Strict):
     noise_ar1: AutoCorrelation | None = Field(None, description="corr(ε_t, ε_t−1)")
 
 
-#: base-year statistics whose error is sampled per cluster (a relative error)
-BASE_LEVELS = ("revenue", "investment", "tech_investment", "land", "tax", "employment", "firms")
+#: base-year statistics whose error is sampled per cluster (a relative error). An error in a
+#: cluster's revenue is an error in its size: its land, tax and employment move with it, so the
+#: rates (亩均, tax rate, productivity) keep the factors' own, jurisdiction-wide uncertainty —
+#: which is what lets the robust model share the fund's effect across futures.
+BASE_LEVELS = ("revenue", "investment", "tech_investment", "firms")
+#: baseline fields that follow the revenue's error
+FOLLOW_REVENUE = ("land", "tax", "employment")
 #: factor paths with a jurisdiction-wide level and drift uncertainty
 FACTORS = ("va_rate", "tax_rate", "revenue_per_mu", "energy_intensity", "productivity")
 

@@ -29,7 +29,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from ..core.future import Future
-from ..scenario.uncertainty import BASE_LEVELS, COPULA_DRIVERS
+from ..scenario.uncertainty import BASE_LEVELS, COPULA_DRIVERS, FOLLOW_REVENUE
 from .spec import Spread, UncertaintySpec
 
 #: futures per block of the cluster block's generator (and the unit of reproducibility)
@@ -169,6 +169,8 @@ def from_latent(
         for i, f in enumerate(BASE_LEVELS)
         if f in spec.base_levels and spec.base_levels[f].sd > 0
     }
+    if "revenue" in base_scale:  # a cluster's size: its land, tax and employment follow
+        base_scale.update({f: base_scale["revenue"] for f in FOLLOW_REVENUE})
     t = np.arange(n_years)
     factor_scale = {}
     for f in set(spec.factor_level) | set(spec.factor_drift):
