@@ -133,6 +133,20 @@ class _Book:
             "grey": add({"bg_color": "#F2F2F2", **border}),
         }
         self._units: dict[tuple, object] = {}
+        self.exact: list[tuple[str, str, str]] = []  # (sheet, cell, repr) of every input cell
+
+    def input_number(self, sheet: _Sheet, r: int, c: int, x: float, fmt) -> None:
+        """An input cell: the number, and its exact repr in the hidden sheet."""
+        x = x.item() if isinstance(x, np.generic) else x
+        sheet.ws.write_number(r, c, x, fmt)
+        self.exact.append((sheet.name, xl_rowcol_to_cell(r, c), repr(x)))
+
+    def write_exact(self) -> None:
+        ws = self.wb.add_worksheet(layout.EXACT)
+        for i, row in enumerate(self.exact):
+            for j, text in enumerate(row):
+                ws.write_string(i, j, text)
+        ws.very_hidden()
 
     def unit(self, unit: str, decimals: int = 2, *, editable: bool = False, total=False):
         """A number format that shows the unit (``#,##0.00"亿元"``)."""
@@ -190,6 +204,7 @@ def write_workbook(
     for sheet in (summary, led, alloc, assume):
         if sheet is not None:
             sheet.finish()
+    book.write_exact()
     book.wb.close()
 
 
@@ -422,7 +437,7 @@ def _allocation(s: _Sheet, prep, grant: np.ndarray, budget_cells: dict) -> dict:
                 s.text(r, 2, a.category_ids[k])
                 s.text(r, 3, cat_names.get(a.category_ids[k], ""), cap=36)
             for j, t in enumerate(years):
-                s.ws.write_number(r, y0 + j, float(grant[c, t, k] / money), edit)
+                s.book.input_number(s, r, y0 + j, float(grant[c, t, k] / money), edit)
                 s.fit(y0 + j, f"{grant[c, t, k] / money:,.4f}{unit}", 22)
             row_sum = grant[c, years, k].sum() / money
             s.formula(r, tc, f"=SUM({_cell(r, y0)}:{_cell(r, tc - 1)})", row_sum, shown)
@@ -683,7 +698,7 @@ def _assumptions(s: _Sheet, prep) -> dict[int, str]:
         s.text(r, 3, row.unit)
         edit = s.book.unit(row.unit, 2, editable=True)
         if row.years is None:
-            s.ws.write_number(r, value_col, row.values[0], edit)
+            s.book.input_number(s, r, value_col, row.values[0], edit)
             s.fit(value_col, f"{row.values[0]:,.2f}{row.unit}", 22)
             _validate(s, r, value_col, r, value_col, row)
             for y in plan:
@@ -693,7 +708,7 @@ def _assumptions(s: _Sheet, prep) -> dict[int, str]:
             for y in plan:
                 if y in row.years:
                     v = row.values[row.years.index(y)]
-                    s.ws.write_number(r, cols[y], v, edit)
+                    s.book.input_number(s, r, cols[y], v, edit)
                     s.fit(cols[y], f"{v:,.2f}{row.unit}", 22)
                     if row.path == "funds.budget":
                         budget_cells[y] = _cell(r, cols[y], absolute=True)

@@ -45,7 +45,7 @@ def read_allocation(
     if Path(path).suffix.lower() == ".xlsx":
         from .workbook_file import read_workbook_allocation
 
-        return read_workbook_allocation(path, a, check_budget=check_budget)
+        return read_workbook_allocation(path, a, allocation_from_rows, check_budget=check_budget)
     text = read_text(path)
     return allocation_from_rows(
         list(csv.reader(text.splitlines())), a, file, check_budget=check_budget

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,9 @@ ALLOCATION = "资金分配"
 ASSUMPTIONS = "假设"
 COMPARE = "比较"
 SWEEP = "扫描"
+#: a very hidden sheet: the exact number written in every input cell, as text (sheet, cell,
+#: repr), so that a tool saving numbers to 15 or 16 digits does not move an unedited cell
+EXACT = "_exact"
 
 #: header cells of the allocation grid (column A's header marks the header row)
 CLUSTER_HEADER = "cluster 集群"
@@ -326,6 +330,7 @@ class _Book:
                 f"not an Excel workbook (.xlsx) that can be read: {exc}", file=self.file
             ) from None
         self._values = None
+        self._exact: dict | None = None
 
     def values(self):
         import openpyxl
@@ -333,6 +338,19 @@ class _Book:
         if self._values is None:
             self._values = openpyxl.load_workbook(self.path, data_only=True)
         return self._values
+
+    def exact(self, sheet: str, row: int, col: int, value: Any) -> Any:
+        """``value``, or the exact number written in that cell when ``value`` is that number
+        rounded to 15 or 16 digits (the cell was not edited; a tool saved it rounded)."""
+        if self._exact is None:
+            self._exact = {}
+            if EXACT in self.formulas.sheetnames:
+                for name, cell, text in self.formulas[EXACT].iter_rows(values_only=True):
+                    try:
+                        self._exact[(str(name), str(cell))] = float(text)
+                    except (TypeError, ValueError):
+                        continue
+        return same_number(value, self._exact.get((sheet, _cell_name(row, col))))
 
     def sheet(self, name: str) -> _Sheet:
         if name not in self.formulas.sheetnames:
@@ -342,6 +360,16 @@ class _Book:
                 field=name,
             )
         return _Sheet(self, name)
+
+
+def same_number(value: Any, exact: float | None) -> Any:
+    """``exact`` when ``value`` is ``exact`` rounded to 15 or 16 significant digits (what Excel
+    shows and what some tools save), else ``value``."""
+    if exact is None or not _is_number(value) or value == exact:
+        return value
+    if any(float(f"{exact:.{d}g}") == value for d in (15, 16)):
+        return exact
+    return value
 
 
 def _text(x: Any) -> str:
@@ -367,13 +395,16 @@ def _find_header(sheet: _Sheet, label: str, limit: int = 30) -> int:
 
 
 def read_workbook_allocation(
-    path: str | Path, a: ScenarioArrays, *, check_budget: bool = True
+    path: str | Path,
+    a: ScenarioArrays,
+    rows_to_grant: Callable[..., np.ndarray],
+    *,
+    check_budget: bool = True,
 ) -> np.ndarray:
     """Grant array (c, t, k) in 亿元 from the 资金分配 sheet: its cells as the rows of an
-    allocation CSV, checked by the CSV's own rules, every problem named by its cell. An empty
+    allocation CSV, checked by the CSV's own rules (``rows_to_grant``:
+    :func:`.allocation_file.allocation_from_rows`), every problem named by its cell. An empty
     cell is 0."""
-    from .allocation_file import allocation_from_rows
-
     book = _Book(path)
     sheet = book.sheet(ALLOCATION)
     h = _find_header(sheet, CLUSTER_HEADER)
@@ -399,13 +430,13 @@ def read_workbook_allocation(
             break
         category = [_text(sheet.value(r, col_category))] if col_category else []
         for c in year_cols:
-            amount = sheet.value(r, c)
+            amount = book.exact(ALLOCATION, r, c, sheet.value(r, c))
             if isinstance(amount, bool):
                 raise sheet.error(f"{amount} is not an amount", r, c)
             rows.append([cluster, _text(sheet.value(h, c)), _text(amount) or "0", *category])
             where[len(rows)] = (r, c)
     try:
-        return allocation_from_rows(rows, a, book.file, check_budget=check_budget)
+        return rows_to_grant(rows, a, book.file, check_budget=check_budget)
     except InputError as exc:
         if exc.line is None or exc.line not in where:
             raise InputError(exc.message, file=book.file, field=ALLOCATION) from None
@@ -476,7 +507,7 @@ def what_if_from_workbook(path: str | Path, data: dict) -> dict:
         seen[key] = r
         row = known[key]
         if row.years is None:
-            new = _number(sheet, r, col_value)
+            new = same_number(_number(sheet, r, col_value), row.values[0])
             _check_minimum(sheet, row, new, r, col_value)
             if new != row.values[0]:
                 edited[key] = new
@@ -486,7 +517,7 @@ def what_if_from_workbook(path: str | Path, data: dict) -> dict:
         for y in row.years:
             if y not in col_year:
                 raise sheet.error(f"no column for the year {y} in the header row", h, 1)
-            v = _number(sheet, r, col_year[y])
+            v = same_number(_number(sheet, r, col_year[y]), row.values[row.years.index(y)])
             _check_minimum(sheet, row, v, r, col_year[y])
             values.append(v)
             if v != row.values[row.years.index(y)]:
