@@ -64,8 +64,8 @@ def scenario_options(f):
         "what_ifs",
         multiple=True,
         metavar="NAME",
-        help="Apply a named what-if (from the file's what_ifs, or a YAML file); "
-        "repeatable, applied in order.",
+        help="Apply a named what-if (from the file's what_ifs, a YAML file, or the edited 假设 "
+        "sheet of a report.xlsx); repeatable, applied in order.",
     )
     @click.option(
         "--set",
@@ -213,8 +213,9 @@ def validate(files):
     "--allocation",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="CSV with columns cluster, year, amount (fund's unit)[, category]; every rule of the "
-    "fund and the limits is checked and each breach reported.",
+    help="CSV with columns cluster, year, amount (fund's unit)[, category], or a report.xlsx "
+    "(its 资金分配 sheet); every rule of the fund and the limits is checked and each breach "
+    "reported.",
 )
 def run(file, what_ifs, sets, out, as_json, allocation):
     """Project the plan and report every target: required, projected, gap, met."""
