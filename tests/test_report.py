@@ -229,3 +229,14 @@ def test_the_report_renders_in_headless_chromium(cixi_report):
     assert len(re.findall(r'<tr data-target="', dom)) == len(
         pd.read_csv(out / "targets.csv", encoding="utf-8-sig")
     )
+
+
+def test_samples_without_the_uncertainty_engine_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    monkeypatch.delattr(runs, "uncertain", raising=False)
+    out = tmp_path / "r"
+    result = invoke("report", TINY, "--samples", "8", "--out", out)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: --samples: uncertainty is not available yet in this version"
+    ]
+    assert not out.exists()
