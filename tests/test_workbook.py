@@ -358,6 +358,20 @@ def test_bad_cells_name_sheet_and_cell_and_write_nothing(
     assert not out.exists()
 
 
+def test_compare_rejects_a_workbook_over_budget_naming_the_total(made, tmp_path):
+    _, _, book, _ = made
+    edited = _edit(
+        book,
+        tmp_path,
+        layout.ALLOCATION,
+        lambda ws: setattr(grid_cell(ws, "equipment", "firm_tiers", 2021), "value", 5),
+    )
+    result = invoke("compare", CIXI, "--allocation", edited, "--out", tmp_path / "never")
+    assert result.exit_code == 2, result.output
+    assert f"{layout.ALLOCATION}!F35" in result.output and "over the budget" in result.output
+    assert not (tmp_path / "never").exists()
+
+
 def test_not_a_workbook(tmp_path):
     fake = tmp_path / "report.xlsx"
     fake.write_text("cluster,year,amount\n", encoding="utf-8")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
@@ -683,6 +683,7 @@ def _assumptions(s: _Sheet, prep) -> dict[int, str]:
     r = h + 1
     section = None
     budget_cells: dict[int, str] = {}
+    checks = _Validations()
     cols = {y: y0 + i for i, y in enumerate(plan)}
     for row in rows:
         if row.section != section:
@@ -700,7 +701,7 @@ def _assumptions(s: _Sheet, prep) -> dict[int, str]:
         if row.years is None:
             s.book.input_number(s, r, value_col, row.values[0], edit)
             s.fit(value_col, f"{row.values[0]:,.2f}{row.unit}", 22)
-            _validate(s, r, value_col, r, value_col, row)
+            checks.add(r, value_col, value_col, row)
             for y in plan:
                 s.ws.write_blank(r, cols[y], None, f["grey"])
         else:
@@ -716,11 +717,12 @@ def _assumptions(s: _Sheet, prep) -> dict[int, str]:
                     s.ws.write_blank(r, cols[y], None, f["grey"])
             used = [cols[y] for y in row.years if y in cols]
             if used:
-                _validate(s, r, min(used), r, max(used), row)
+                checks.add(r, min(used), max(used), row)
         s.text(r, tail, PROVENANCE_ZH.get(row.provenance_kind, row.provenance_kind))
         s.text(r, tail + 1, row.provenance, f["text"], cap=80)
         s.text(r, tail + 2, row.was, cap=40)
         r += 1
+    checks.write(s.ws)
     s.ws.freeze_panes(h + 1, 1)
     s.ws.protect(
         "",
@@ -734,28 +736,48 @@ def _assumptions(s: _Sheet, prep) -> dict[int, str]:
     return budget_cells
 
 
-def _validate(s: _Sheet, r0, c0, r1, c1, row) -> None:
-    if row.minimum is None:
-        rule = {"criteria": "between", "minimum": -1e300, "maximum": 1e300}
-        message = "须为数字 — a number"
-    elif row.minimum == 0:
-        rule = {"criteria": ">=", "value": 0}
-        message = "须为 ≥ 0 的数字 — a number ≥ 0"
-    else:
-        rule = {"criteria": ">", "value": row.minimum}
-        message = f"须大于 {row.minimum:g} — a number above {row.minimum:g} {row.unit}"
-    s.ws.data_validation(
-        r0,
-        c0,
-        r1,
-        c1,
-        {
-            "validate": "decimal",
-            **rule,
-            "error_title": row.label[:32],
-            "error_message": message,
-        },
-    )
+class _Validations:
+    """The data validation of 假设's input cells, one per rule, over merged blocks of cells (a
+    sheet of 1,000 clusters keeps a handful of rules, not tens of thousands)."""
+
+    def __init__(self):
+        self.blocks: dict[tuple, list[list[int]]] = {}
+
+    def add(self, r: int, c0: int, c1: int, row) -> None:
+        key = (row.minimum, row.unit if row.minimum not in (None, 0) else "")
+        blocks = self.blocks.setdefault(key, [])
+        last = blocks[-1] if blocks else None
+        if last and last[2] == c0 and last[3] == c1 and last[1] == r - 1:
+            last[1] = r
+        else:
+            blocks.append([r, r, c0, c1])
+
+    def write(self, ws) -> None:
+        for (minimum, unit), blocks in self.blocks.items():
+            if minimum is None:
+                rule = {"criteria": "between", "minimum": -1e300, "maximum": 1e300}
+                message = "须为数字 — a number"
+            elif minimum == 0:
+                rule = {"criteria": ">=", "value": 0}
+                message = "须为 ≥ 0 的数字 — a number ≥ 0"
+            else:
+                rule = {"criteria": ">", "value": minimum}
+                message = f"须大于 {minimum:g} {unit} — a number above {minimum:g} {unit}"
+            ranges = [xl_range(r0, c0, r1, c1) for r0, r1, c0, c1 in blocks]
+            r0, r1, c0, c1 = blocks[0]
+            ws.data_validation(
+                r0,
+                c0,
+                r1,
+                c1,
+                {
+                    "validate": "decimal",
+                    **rule,
+                    "error_title": "假设 assumption",
+                    "error_message": message,
+                    "multi_range": " ".join(ranges),
+                },
+            )
 
 
 # --------------------------------------------------------------------------- 比较, 扫描

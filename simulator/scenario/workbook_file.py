@@ -424,10 +424,12 @@ def read_workbook_allocation(
     columns = ["cluster", "year", "amount"] + (["category"] if col_category else [])
     rows: list[list[str]] = [columns]
     where: dict[int, tuple[int, int]] = {}  # CSV line → (sheet row, year column)
+    end = h + 1  # the row after the grid: its totals
     for r in range(h + 1, sheet.max_row + 1):
         cluster = _text(sheet.value(r, 1))
         if cluster == "" or cluster == TOTAL_HEADER:
             break
+        end = r + 1
         category = [_text(sheet.value(r, col_category))] if col_category else []
         for c in year_cols:
             amount = book.exact(ALLOCATION, r, c, sheet.value(r, c))
@@ -438,6 +440,12 @@ def read_workbook_allocation(
     try:
         return rows_to_grant(rows, a, book.file, check_budget=check_budget)
     except InputError as exc:
+        if exc.line is None and check_budget:  # over a year's budget: name that year's total
+            spent = rows_to_grant(rows, a, book.file, check_budget=False).sum(axis=(0, 2))
+            over = [int(a.years[t]) for t in np.flatnonzero(spent > a.budget)]
+            col = {_text(sheet.value(h, c)): c for c in year_cols}.get(str(over[0]) if over else "")
+            if col:
+                raise sheet.error(exc.message, end, col) from None
         if exc.line is None or exc.line not in where:
             raise InputError(exc.message, file=book.file, field=ALLOCATION) from None
         r, c = where[exc.line]
