@@ -248,8 +248,9 @@ def assumption_rows(data: dict) -> list[AssumptionRow]:
         )
     limits = data.get("limits")
     if isinstance(limits, dict):
-        for item, q in limits.items():
-            add(f"limits.{item}", "limits", "", "", item, q, plan)
+        for item, q in limits.items():  # per year where the file gives it per year
+            per_year = _quantity(q) and isinstance(q["value"], list | dict)
+            add(f"limits.{item}", "limits", "", "", item, q, plan if per_year else None)
     return rows
 
 
