@@ -340,7 +340,7 @@ class ReportResult:
     timings: dict = field(default_factory=dict)
 
 
-def report_budgets(a: ScenarioArrays, steps: int = 4) -> str:
+def report_budgets(a: ScenarioArrays, steps: int = 2) -> str:
     """``0:STOP:STEP`` from no fund to twice the plan's largest annual budget (the fund's unit),
     ``steps`` steps up to the plan's budget, so the plan's own budget is one of the points."""
     top = float(a.budget[a.fund_years].max()) / a.fund_unit_factor if a.fund_years.any() else 0.0
@@ -356,7 +356,7 @@ def report(
     objective: str = "shortfall",
     *,
     time_limit: float | None = None,
-    sweep_steps: int = 4,
+    sweep_steps: int = 2,
 ) -> ReportResult:
     """Everything a report shows, from the same runs the other commands make: ``optimise``
     (its allocation and marginals), ``compare`` (the strategies, and ``allocation`` when it is
