@@ -281,7 +281,8 @@ def _u_entries(m, rows: list[Row], scale: np.ndarray | None = None):
 def _limits(m, pr: AllocationProblem) -> None:
     r"""Land and energy limits of the jurisdiction, per plan year y (rows from the projection).
 
-    new_land_limit[y]:          Σ_c (L[c,y] − L[c,y−1]) ≤ Λ_y           [亩]
+    new_land_limit[y]:          Σ_c (L[c,y] − L[c,y−1]) ≤ Λ_y + R_y − I_y   [亩]
+    land_reuse_limit[y]:        Σ_(c∉K) (L[c,y] − L[c,y−1]) ≤ Λ_y + (1 − ρ_y)·R_y − I_y   [亩]
     energy_cap[y]:              Σ_c E[c,y] ≤ Ē_y                        [万tce]
     energy_intensity_limit[y]:  Σ_c E[c,y] − ē_y · Σ_c V[c,y] ≤ 0      [tce/万元]
     land_floor[y]:              Σ_c L[c,y] ≥ L̲_y                         [亩]

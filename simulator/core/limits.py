@@ -7,10 +7,24 @@ Two families:
 - **physical limits** (:data:`LIMITS`): new industrial land, energy use and energy per value
   added of the jurisdiction, per plan year, each an indicator of the projection::
 
-      new_land_limit[y]:          Σ_c (L[c,y] − L[c,y−1]) ≤ Λ_y           [亩]
+      new_land_limit[y]:          Σ_c (L[c,y] − L[c,y−1]) ≤ Λ_y + R_y − I_y   [亩]
+      land_reuse_limit[y]:        Σ_(c∉K) (L[c,y] − L[c,y−1]) ≤ Λ_y + (1 − ρ_y)·R_y − I_y   [亩]
       energy_cap[y]:              Σ_c E[c,y] ≤ Ē_y                        [万tce]
       energy_intensity_limit[y]:  Σ_c E[c,y] − ē_y · Σ_c V[c,y] ≤ 0      [tce/万元]
       land_floor[y]:              Σ_c L[c,y] ≥ L̲_y                         [亩]
+
+  Λ_y is the new-land limit: ``limits.new_land``, or ``new_land_share`` s_y × ``new_land_quota``
+  Q_y (industry's share of the city's new construction-land quota), or, with both,
+  min(new_land_y, s_y·Q_y). Land changes are net (a cluster's land falling makes room).
+  ``limits.land_clearance`` adds R_y, the land freed by clearance each year (a total over the
+  plan is released evenly): it is room beyond Λ_y, and the clusters outside the key group K may
+  take at most (1 − ρ_y) of it, so at least ρ_y·R_y is kept for the key clusters (Jinhua:
+  腾出的土地不少于50%用于重点细分行业). I_y is the part of R_y that the non-key clusters'
+  own projected land already gives up (``in_modelled_land``): their land falling already makes
+  room in the net sums, so it is not counted twice. Without a clearance R_y = I_y = 0 and there
+  is no ``land_reuse_limit`` row. Both rows are linear in the projection's land, so ``run`` (this
+  module's checks) and ``optimise`` (rows from :data:`LIMITS`) hold an allocation to the same
+  numbers.
 
 The allocation model reads :data:`LIMITS` to write its rows; the post-solve audit, ``run
 --allocation`` and ``compare`` read :func:`check_rules`, so every command holds an allocation
@@ -42,6 +56,8 @@ class Limit:
     unit_kind: str
     label: str  # planner words
     sense: int = -1  # −1: indicator ≤ bound; +1: indicator ≥ bound (a floor)
+    #: the ScenarioArrays attribute of a (c,) mask restricting the members (None: every cluster)
+    scope: str | None = None
 
     @property
     def symbol(self) -> str:
@@ -53,15 +69,29 @@ class Limit:
 
     def bound(self, a: ScenarioArrays) -> np.ndarray:
         """(t,) bound in canonical units, NaN where the scenario sets none."""
-        return getattr(a, self.name)
+        bound = getattr(a, self.name)
+        return np.full(a.n_years, np.nan) if bound is None else bound
 
     def members(self, a: ScenarioArrays) -> np.ndarray:
-        """Clusters the limit covers: those with the baselines its indicator needs."""
-        return np.flatnonzero(available(a, self.indicator))
+        """Clusters the limit covers: those with the baselines its indicator needs (and in its
+        scope, if it has one)."""
+        ok = available(a, self.indicator)
+        if self.scope is not None:
+            mask = getattr(a, self.scope)
+            ok = ok & (np.zeros(a.n_clusters, bool) if mask is None else mask)
+        return np.flatnonzero(ok)
 
 
 LIMITS: tuple[Limit, ...] = (
     Limit("new_land_limit", "limits.new_land", "new_land", "land", "new industrial land"),
+    Limit(
+        "land_reuse_limit",
+        "limits.land_clearance",
+        "new_land",
+        "land",
+        "new land of the clusters outside the key group (released land kept for key clusters)",
+        scope="land_reuse_members",
+    ),
     Limit("energy_cap", "limits.energy_cap", "energy", "energy", "energy use"),
     Limit(
         "energy_intensity_limit",

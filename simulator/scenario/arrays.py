@@ -53,7 +53,7 @@ class ScenarioArrays:
     category_max: np.ndarray  # (k,)
 
     # limits (NaN where none), per year
-    new_land_limit: np.ndarray  # (t,) [亩]
+    new_land_limit: np.ndarray  # (t,) [亩] Λ_y (+ R_y − I_y, released land, with a clearance)
     energy_cap: np.ndarray  # (t,) [万tce]
     energy_intensity_limit: np.ndarray  # (t,) [万tce/亿元 = tce/万元]
     land_floor: np.ndarray  # (t,) [亩] the least industrial land stock (NaN where none)
@@ -62,6 +62,10 @@ class ScenarioArrays:
     price_index: np.ndarray | None = None  # (t,)
     # context: GDP G_t (NaN where the scenario has no context.gdp), not moved by the fund
     gdp: np.ndarray | None = None  # (t,) [亿元]
+    # land clearance (limits.land_clearance): the non-key clusters' new land may use at most
+    # (1 − ρ) of the released land: Λ_y + (1 − ρ_y)·R_y − I_y (NaN without a clearance)
+    land_reuse_limit: np.ndarray | None = None  # (t,) [亩]
+    land_reuse_members: np.ndarray | None = None  # (c,) bool: clusters outside the key group
 
     @property
     def n_clusters(self) -> int:
@@ -86,6 +90,14 @@ def per_year(q: Quantity | None, years: list[int], kind: str) -> np.ndarray:
     if isinstance(v, list):
         return np.asarray(v, dtype=float) * f
     return np.full(len(years), float(v) * f)
+
+
+def written(q: Quantity, years: list[int]) -> np.ndarray:
+    """A per-year quantity's numbers as written, in its own unit, over ``years``."""
+    v = q.value
+    if isinstance(v, dict):
+        return np.array([v[y] for y in years], dtype=float)
+    return np.asarray(v, dtype=float) if isinstance(v, list) else np.full(len(years), float(v))
 
 
 _BASELINE_KIND = {
@@ -224,6 +236,34 @@ def compile_arrays(s: Scenario) -> ScenarioArrays:
         out[1:] = per_year(q, plan_years, kind)
         return out
 
+    # Λ_y: limits.new_land, or share × quota, or the tighter of the two (NaN: no limit)
+    lim = s.limits
+    new_land = limit(lim.new_land, "land")
+    if lim.new_land_share is not None and lim.new_land_quota is not None:
+        share, quota = lim.new_land_share, lim.new_land_quota
+        # the numbers as written multiplied first (35 % × 2,000亩 is 700亩, not 700.0000000000001)
+        to_canonical = factor(share.unit, "share") * factor(quota.unit, "land")
+        quota = np.full(len(years), np.nan)
+        quota[1:] = written(share, plan_years) * written(lim.new_land_quota, plan_years)
+        quota = quota * to_canonical
+        new_land = np.fmin(new_land, quota)
+    released = np.zeros(len(years))
+    reuse_limit = np.full(len(years), np.nan)
+    reuse_members = np.zeros(nc, dtype=bool)
+    inside = np.zeros(len(years))
+    if lim.land_clearance is not None:
+        clearance = lim.land_clearance
+        spread = len(plan_years) if clearance.per == "plan" else 1  # a total, released evenly
+        released = np.nan_to_num(limit(clearance.released, "land")) / spread
+        inside = np.nan_to_num(limit(clearance.in_modelled_land, "land")) / spread
+        rho = limit(clearance.reuse_min_share, "share")
+        key = set()
+        for k in clearance.key:
+            key |= set(s.groups.get(k, [k]))
+        reuse_members = np.array([c.id not in key for c in s.clusters])
+        if reuse_members.any():
+            reuse_limit = new_land + (1.0 - rho) * released - inside
+
     return ScenarioArrays(
         years=np.array(years),
         cluster_ids=tuple(c.id for c in s.clusters),
@@ -254,12 +294,14 @@ def compile_arrays(s: Scenario) -> ScenarioArrays:
         category_factor=cat_factor,
         category_min=cat_min,
         category_max=cat_max,
-        new_land_limit=limit(s.limits.new_land, "land"),
+        new_land_limit=new_land + released - inside,
         energy_cap=limit(s.limits.energy_cap, "energy"),
         energy_intensity_limit=limit(s.limits.energy_intensity, "intensity"),
         land_floor=limit(s.limits.land_floor, "land"),
         price_index=price_index(s),
         gdp=gdp_path(s),
+        land_reuse_limit=reuse_limit,
+        land_reuse_members=reuse_members,
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from .. import indicators
 from ..units import factor
-from .schema import Quantity, Scenario
+from .schema import CLASSIFICATION_BASES, Quantity, Scenario
 
 Problem = tuple[tuple, str]
 
@@ -25,6 +25,7 @@ def problems(s: Scenario) -> Iterator[Problem]:
     yield from _targets(s)
     yield from _funds(s)
     yield from _limits(s)
+    yield from _exclusive_classifications(s)
 
 
 def _duplicates(items: list[str]) -> set[str]:
@@ -87,8 +88,17 @@ def _per_year_values(s: Scenario) -> Iterator[Problem]:
                 yield from _year_values(q, plan_years, ("clusters", i, "growth", name))
     for name in type(s.limits).model_fields:
         q = getattr(s.limits, name)
-        if q is not None:
+        if isinstance(q, Quantity):
             yield from _year_values(q, plan_years, ("limits", name))
+    clearance = s.limits.land_clearance
+    if clearance is not None:
+        names = ["reuse_min_share"]
+        if clearance.per == "year":
+            names += ["released", "in_modelled_land"]
+        for name in names:
+            q = getattr(clearance, name)
+            if q is not None:
+                yield from _year_values(q, plan_years, ("limits", "land_clearance", name))
     if s.funds is not None:
         yield from _year_values(s.funds.budget, fund_years(s), ("funds", "budget"))
     if s.prices is not None:
@@ -184,6 +194,9 @@ def _limits(s: Scenario) -> Iterator[Problem]:
         "energy_cap": "energy_intensity",
         "energy_intensity": "energy_intensity",
         "land_floor": "land",
+        "new_land_share": "land",
+        "new_land_quota": "land",
+        "land_clearance": "land",
     }
     for name, field in needs.items():
         if getattr(s.limits, name) is not None and all(
@@ -191,6 +204,56 @@ def _limits(s: Scenario) -> Iterator[Problem]:
         ):
             yield ("limits", name), f"no cluster has baseline.{field}, so this limit cannot apply"
     yield from _land_floor(s)
+    yield from _new_land_quota(s)
+    yield from _land_clearance(s)
+
+
+def _new_land_quota(s: Scenario) -> Iterator[Problem]:
+    """Share × quota is the new-land limit: half of it says nothing."""
+    share, quota = s.limits.new_land_share, s.limits.new_land_quota
+    if (share is None) != (quota is None):
+        given, missing = (
+            ("new_land_share", "new_land_quota")
+            if quota is None
+            else ("new_land_quota", "new_land_share")
+        )
+        yield (
+            ("limits", given),
+            f"limits.{missing} is needed too: the new-land limit is share × quota",
+        )
+
+
+def _land_clearance(s: Scenario) -> Iterator[Problem]:
+    """Released land is room beyond a new-land limit, kept in part for named key clusters."""
+    c = s.limits.land_clearance
+    if c is None:
+        return
+    path = ("limits", "land_clearance")
+    known = {cl.id for cl in s.clusters} | set(s.groups)
+    for k in c.key:
+        if k not in known:
+            yield (*path, "key"), f"unknown cluster or group {k!r}"
+    if c.in_modelled_land is not None:
+        inside = c.in_modelled_land.values()
+        released = c.released.values()
+        if len(released) == 1:
+            released = released * len(inside)
+        to_r = factor(c.released.unit, "land")
+        to_i = factor(c.in_modelled_land.unit, "land")
+        if len(inside) == len(released) and any(
+            i * to_i > r * to_r * (1 + ROUNDING) for i, r in zip(inside, released, strict=True)
+        ):
+            yield (
+                (*path, "in_modelled_land"),
+                "is more than the land released: it is the part of the released land the "
+                "clusters' own land already gives up",
+            )
+    if s.limits.new_land is None and s.limits.new_land_share is None:
+        yield (
+            path,
+            "released land is room beyond the new-land limit: give limits.new_land (0 if the "
+            "plan allows none) or limits.new_land_share with limits.new_land_quota",
+        )
 
 
 def _land_floor(s: Scenario) -> Iterator[Problem]:
@@ -276,3 +339,48 @@ def _funds(s: Scenario) -> Iterator[Problem]:
     for i, c in enumerate(f.categories):
         if c.id in _duplicates(cat_ids):
             yield ("funds", "categories", i, "id"), f"duplicate category id {c.id!r}"
+
+
+def _exclusive_classifications(s: Scenario) -> Iterator[Problem]:
+    """Classifications declared exclusive: their shares of a cluster's VA (or output) add up to
+    at most 100 % in the base year and every plan year (each share drifts at its own rate)."""
+    if s.classifications is None:
+        return
+    years = s.years
+    for j, ex in enumerate(s.classifications.exclusive):
+        for i, c in enumerate(s.clusters):
+            given = [f for f in ex.shares if getattr(c.baseline, f) is not None]
+            if len(given) < 2:
+                continue
+            total = [0.0] * len(years)
+            for f in given:
+                q = getattr(c.baseline, f)
+                level = q.value * factor(q.unit, "share")
+                drift = getattr(c.growth, f)
+                rates = [0.0] * len(years)
+                if drift is not None:
+                    v = drift.value
+                    g = factor(drift.unit, "growth")
+                    per = (
+                        [v.get(y, 0.0) for y in years[1:]]
+                        if isinstance(v, dict)
+                        else list(v)
+                        if isinstance(v, list)
+                        else [v] * (len(years) - 1)
+                    )
+                    if len(per) != len(years) - 1:
+                        continue  # reported by _per_year_values
+                    rates[1:] = [x * g for x in per]
+                for t, r in enumerate(rates):
+                    level *= 1.0 + r
+                    total[t] += level
+            over = [t for t in range(len(years)) if total[t] > 1.0 + ROUNDING]
+            if over:
+                worst = over[0]  # the first year the shares add up to more than all of it
+                yield (
+                    ("clusters", i, "baseline", given[0]),
+                    f"with {', '.join(given[1:])} (declared exclusive in "
+                    f"classifications.exclusive[{j}]) the shares of {c.id}'s "
+                    f"{CLASSIFICATION_BASES[given[0]]} add up to {total[worst]:.1%} in "
+                    f"{years[worst]}, over 100 %",
+                )

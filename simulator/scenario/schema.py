@@ -419,8 +419,80 @@ class Funds(Strict):
         return self
 
 
+def _shares_at_most_all(q: Quantity) -> Quantity:
+    if any(v * factor(q.unit, "share") > 1.0 + 1e-12 for v in q.values()):
+        raise ValueError(f"a share is from 0 to 100 % (got {max(q.values()):g} {q.unit})")
+    return q
+
+
+#: a share per plan year (one number, or one per year), 0–100 %
+SharePerYear = Annotated[
+    Quantity, _of_kind("share"), NonNegative, AfterValidator(_shares_at_most_all)
+]
+
+
+class LandClearance(Strict):
+    """Land freed by clearing inefficient industrial land (Jinhua's 出清 20,000亩) and the share
+    of it kept for key clusters K. Per plan year y, with Λ_y the new-land limit, R_y the land
+    released and I_y the part of it the non-key clusters' own projected land already gives up
+    (the new-land limit is net, so that part already makes room)::
+
+        Σ_c ΔL[c,y]          ≤ Λ_y + R_y − I_y            (released land is room beyond Λ)
+        Σ_(c ∉ K) ΔL[c,y]    ≤ Λ_y + (1 − ρ)·R_y − I_y    (at least ρ·R_y kept for K)
+    """
+
+    released: LandPerYear = Field(
+        description="land freed for reuse [亩]: per plan year (one number or one per year), or "
+        "with per: plan a total over the plan years, released evenly"
+    )
+    in_modelled_land: LandPerYear | None = Field(
+        None,
+        description="the part of the released land that the non-key clusters' projected land "
+        "already gives up (their land falling), same per as released [亩]; default 0",
+    )
+    per: Literal["year", "plan"] = Field(
+        "year", description="released and in_modelled_land are per year, or totals over the plan"
+    )
+    reuse_min_share: SharePerYear = Field(
+        description="the least share ρ of the released land kept for the key clusters [%]"
+    )
+    key: list[str] = Field(min_length=1, description="the key clusters: cluster or group ids")
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _totals_are_single_numbers(self):
+        if self.per == "plan":
+            for name in ("released", "in_modelled_land"):
+                q = getattr(self, name)
+                if q is not None and not isinstance(q.value, int | float):
+                    raise ValueError(f"with per: plan, {name} is one total over the plan years")
+        return self
+
+
+#: limits field → unit kind (a bare number set by a what-if on a limit the file leaves out is
+#: read in the kind's display unit, e.g. ``--set limits.new_land=0``)
+LIMIT_KINDS: dict[str, str] = {
+    "new_land": "land",
+    "new_land_share": "share",
+    "new_land_quota": "land",
+    "energy_cap": "energy",
+    "energy_intensity": "intensity",
+    "land_floor": "land",
+}
+
+
 class Limits(Strict):
     new_land: LandPerYear | None = Field(None, description="new industrial land per year [亩]")
+    new_land_share: SharePerYear | None = Field(
+        None,
+        description="industry's share of the city's new construction-land quota (慈溪: "
+        "全市新增用地指标35%用于工业) [%]; with new_land_quota the new-land limit is share × quota",
+    )
+    new_land_quota: LandPerYear | None = Field(
+        None,
+        description="the city's new construction-land quota per year [亩] (新增建设用地指标), "
+        "all uses; with new_land_share the new-land limit is share × quota",
+    )
     energy_cap: EnergyPerYear | None = Field(None, description="total energy use per year")
     energy_intensity: IntensityPerYear | None = Field(
         None, description="jurisdiction energy per VA, upper limit per year"
@@ -429,6 +501,11 @@ class Limits(Strict):
         None,
         description="the least industrial land stock per year [亩] (改一补一: land converted to "
         "other uses is replaced, so the stock does not fall below it)",
+    )
+    land_clearance: LandClearance | None = Field(
+        None,
+        description="land freed by clearance and the share of it kept for key clusters "
+        "(room beyond the new-land limit)",
     )
 
 
@@ -597,6 +674,42 @@ class Context(Strict):
         return self
 
 
+#: the classification shares of one base: only shares of the same base can exclude each other
+CLASSIFICATION_BASES: dict[str, str] = {
+    "hightech_va_share": "value added",
+    "digital_core_va_share": "value added",
+    "hightech_output_share": "output",
+}
+
+
+class ExclusiveShares(Strict):
+    """Classifications no part of a cluster's VA (or output) belongs to twice: their shares in a
+    cluster add up to at most 100 % in every year."""
+
+    shares: list[Literal[tuple(CLASSIFICATION_BASES)]] = Field(  # type: ignore[valid-type]
+        min_length=2, description="baseline share fields, e.g. [hightech_va_share, …]"
+    )
+    reason: str = Field(description="why they do not overlap (the plan's or a statistic's words)")
+
+    @model_validator(mode="after")
+    def _one_base(self):
+        bases = {CLASSIFICATION_BASES[s] for s in self.shares}
+        if len(bases) > 1:
+            raise ValueError(
+                "only shares of the same base exclude each other: "
+                + ", ".join(f"{s} (of {CLASSIFICATION_BASES[s]})" for s in self.shares)
+            )
+        if len(set(self.shares)) != len(self.shares):
+            raise ValueError("a share is listed twice")
+        return self
+
+
+class Classifications(Strict):
+    """How the cross-cutting classifications relate (by default they may overlap)."""
+
+    exclusive: list[ExclusiveShares] = Field(default_factory=list)
+
+
 class Scenario(Strict):
     scenario: Meta
     clusters: list[Cluster] = Field(min_length=1)
@@ -609,6 +722,9 @@ class Scenario(Strict):
     limits: Limits = Field(default_factory=Limits)
     context: Context | None = Field(
         None, description="exogenous paths (GDP) for targets stated as shares of them"
+    )
+    classifications: Classifications | None = Field(
+        None, description="which classification shares exclude each other (sum ≤ 100 %)"
     )
     what_ifs: dict[str, WhatIf] = Field(default_factory=dict)
     not_modelled: list[NotModelled] = Field(default_factory=list)
