@@ -267,6 +267,8 @@ def _summary(s: _Sheet, prep, ledger, no_fund, grant, cluster_block, compare, sw
             "edit, then `simulator run FILE --what-if report.xlsx`",
         ),
     ]
+    if cluster_block is None:  # no fund to allocate: no allocation sheet
+        guide = [g for g in guide if g[0] != layout.ALLOCATION]
     if compare is not None:
         guide.append((layout.COMPARE, "分配方案比较 — allocations side by side"))
     if sweep is not None:
@@ -661,7 +663,7 @@ def _assumptions(s: _Sheet, prep) -> dict[int, str]:
         fit=False,
     )
     s.text(2, 0, layout.SCENARIO_LABEL, f["bold"], fit=False)
-    s.text(2, 1, layout._scenario_id(data), fit=False)
+    s.text(2, 1, layout.scenario_id(data), fit=False)
     h = 4
     value_col, y0 = 4, 5
     tail = y0 + len(plan)

@@ -476,7 +476,7 @@ def what_if_from_workbook(path: str | Path, data: dict) -> dict:
     the quantity's value year by year."""
     book = _Book(path)
     sheet = book.sheet(ASSUMPTIONS)
-    want = _scenario_id(data)
+    want = scenario_id(data)
     for r in range(1, min(sheet.max_row, 10) + 1):
         if _text(sheet.value(r, 1)) == SCENARIO_LABEL:
             have = _text(sheet.value(r, 2))
@@ -560,6 +560,6 @@ def _check_minimum(sheet: _Sheet, row: AssumptionRow, value: float, r: int, c: i
         )
 
 
-def _scenario_id(data: dict) -> str:
+def scenario_id(data: dict) -> str:
     meta = data.get("scenario") if isinstance(data, dict) else None
     return str(meta.get("id", "")) if isinstance(meta, dict) else ""
