@@ -416,3 +416,219 @@ def report(
         budget_spec=spec,
         timings={"report": time.perf_counter() - clock},
     )
+
+
+# --------------------------------------------------------------------------- uncertain
+
+#: allocations ``uncertain`` evaluates besides a file
+UNCERTAIN_ALLOCATIONS = ("none", "equal", "by-size", "by-gap", "optimised")
+
+
+@dataclass
+class UncertainResult:
+    prepared: Prepared
+    allocation: str
+    grant: np.ndarray | None  # (c, t, k) [亿元]; None for "none"
+    deterministic: Ledger  # the allocation on the deterministic scenario (one sample)
+    distribution: object  # uncertainty.montecarlo.Distribution
+    fan: list  # uncertainty.montecarlo.FanKey
+    seed: int
+    has_block: bool  # the scenario has an uncertainty block
+    timings: dict = field(default_factory=dict)
+
+
+def allocation_grant(prep: Prepared, allocation: str, objective: str = "shortfall", **solve):
+    """The (c, t, k) grant of ``allocation``: none, a strategy, the optimum, or a file."""
+    from .allocation import strategies
+    from .scenario.allocation_file import read_allocation
+
+    a = prep.arrays
+    if allocation == "none":
+        return None
+    if prep.loaded.scenario.funds is None:
+        raise InputError("the scenario has no fund to allocate", field="--allocation")
+    if allocation == "optimised":
+        from .allocation.optimise import optimise as solve_allocation
+
+        return solve_allocation(a, prep.specs, objective, **solve).grant
+    if allocation in strategies.STRATEGIES:
+        return strategies.strategy(allocation, a, ledger(project(a), prep.specs))
+    return read_allocation(allocation, a)
+
+
+def uncertain(
+    file,
+    what_ifs=(),
+    sets=(),
+    *,
+    samples: int,
+    seed: int = 0,
+    allocation: str = "none",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    time_limit: float | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_length: Callable[[int], None] | None = None,
+) -> UncertainResult:
+    """P(met) of every target without the fund and with ``allocation`` over ``samples``
+    sampled futures of the scenario's ``uncertainty:`` block (:mod:`simulator.uncertainty`)."""
+    from .allocation.problem import build_problem
+    from .uncertainty import montecarlo as mc
+    from .uncertainty.executor import executor
+    from .uncertainty.spec import compile_spec
+
+    if samples < 1:
+        raise InputError(f"must be at least 1 (got {samples})", field="--samples")
+    prep = prepare(file, what_ifs, sets)
+    a, specs = prep.arrays, prep.specs
+    clock = time.perf_counter()
+    grant = allocation_grant(prep, allocation, time_limit=time_limit)
+    reference = project(a)
+    deterministic = ledger(project(a, grant) if grant is not None else reference, specs, reference)
+    movable = (
+        np.array([d.movable for d in build_problem(a, specs).targets], dtype=bool)
+        if prep.loaded.scenario.funds is not None
+        else np.ones(len(specs), dtype=bool)
+    )
+    fan = mc.fan_keys(specs)
+    job = mc.Job(
+        arrays=a,
+        specs=specs,
+        spec=compile_spec(prep.loaded.scenario.uncertainty),
+        grant=grant,
+        movable=movable,
+        fan=fan,
+        seed=seed,
+        samples=samples,
+        keep=mc.keep_count(samples, len(specs), len(fan), a.n_years),
+    )
+    cuts = mc.batches(samples, a)
+    if on_length:
+        on_length(samples)
+    allocated = time.perf_counter()
+    with executor(workers, scheduler) as ex:
+        parts = []
+        # a few batches per call so the progress bar moves while the work is spread out
+        step = max(1, 2 * (workers or 1))
+        for i in range(0, len(cuts), step):
+            chunk = cuts[i : i + step]
+            parts += ex.map(mc.run_batch, [job] * len(chunk), *zip(*chunk, strict=True))
+            if progress:
+                progress(chunk[-1][1] - chunk[0][0])
+    dist = mc.merge(parts, samples)
+    timings = {
+        "load": prep.seconds,
+        "allocation": allocated - clock,
+        "monte_carlo": time.perf_counter() - allocated,
+    }
+    return UncertainResult(
+        prep,
+        allocation,
+        grant,
+        deterministic,
+        dist,
+        fan,
+        seed,
+        prep.loaded.scenario.uncertainty is not None,
+        timings,
+    )
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+
+@dataclass
+class SensitivityResult:
+    prepared: Prepared
+    allocation: str
+    grant: np.ndarray | None  # (c, t, k) [亿元]; None for "none"
+    indices: object  # uncertainty.sensitivity.Indices
+    seed: int
+    has_block: bool  # the scenario has an uncertainty block
+    timings: dict = field(default_factory=dict)
+
+
+def sensitivity(
+    file,
+    what_ifs=(),
+    sets=(),
+    *,
+    samples: int,
+    seed: int = 0,
+    allocation: str = "none",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    time_limit: float | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_length: Callable[[int], None] | None = None,
+) -> SensitivityResult:
+    """Grouped first-order and total Sobol' indices of every target's relative shortfall (with
+    ``allocation``) over the independent driver groups of the scenario's ``uncertainty:``
+    block: SALib's design of ``samples`` (rounded up to a power of 2) · (groups + 2) futures
+    (:mod:`simulator.uncertainty.sensitivity`)."""
+    from .uncertainty import montecarlo as mc
+    from .uncertainty import sensitivity as sa
+    from .uncertainty.executor import executor
+    from .uncertainty.spec import compile_spec
+
+    if samples < 1:
+        raise InputError(f"must be at least 1 (got {samples})", field="--samples")
+    if seed < 0:
+        raise InputError(f"must be 0 or more (got {seed})", field="--seed")
+    prep = prepare(file, what_ifs, sets)
+    a, specs = prep.arrays, prep.specs
+    spec = compile_spec(prep.loaded.scenario.uncertainty)
+    groups = sa.groups(spec, a.n_clusters, a.n_years - 1)
+    if not groups:
+        raise InputError(
+            "no assumption has a spread: add an uncertainty block (docs/scenarios.md)",
+            file=str(file),
+            field="uncertainty",
+        )
+    n = sa.sample_count(samples)
+    columns = sum(len(c) for c in groups.values())
+    rows = n * (len(groups) + 2)
+    if rows * columns > sa.DESIGN_VALUES:
+        most = sa.DESIGN_VALUES // ((len(groups) + 2) * columns)
+        raise InputError(
+            f"{samples} makes a design of {rows:,} rows × {columns} columns; "
+            f"at most {1 << (most.bit_length() - 1)} for this scenario",
+            field="--samples",
+        )
+    clock = time.perf_counter()
+    grant = allocation_grant(prep, allocation, time_limit=time_limit)
+    allocated = time.perf_counter()
+    prob = sa.problem(groups)
+    design = sa.design(prob, n, seed)
+    designed = time.perf_counter()
+    job = sa.make_job(a, specs, spec, grant, groups)
+    cuts = mc.batches(rows, a)
+    if on_length:
+        on_length(rows)
+    with executor(workers, scheduler) as ex:
+        parts = []
+        step = max(1, 2 * (workers or 1))
+        for i in range(0, len(cuts), step):
+            chunk = cuts[i : i + step]
+            parts += ex.map(sa.evaluate, [job] * len(chunk), [design[s:e] for s, e in chunk])
+            if progress:
+                progress(chunk[-1][1] - chunk[0][0])
+    shortfall = np.concatenate(parts, axis=1)
+    evaluated = time.perf_counter()
+    result = sa.indices(groups, shortfall, n, samples, seed)
+    timings = {
+        "load": prep.seconds,
+        "allocation": allocated - clock,
+        "design": designed - allocated,
+        "model_runs": evaluated - designed,
+        "analysis": time.perf_counter() - evaluated,
+    }
+    return SensitivityResult(
+        prep,
+        allocation,
+        grant,
+        result,
+        seed,
+        prep.loaded.scenario.uncertainty is not None,
+        timings,
+    )

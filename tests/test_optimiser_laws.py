@@ -23,7 +23,7 @@ from simulator.allocation.optimise import optimise
 from simulator.allocation.problem import build_problem
 from simulator.allocation.solve import HighsModel
 from simulator.core.projection import project, scope_values
-from simulator.errors import InfeasibleError
+from simulator.errors import InfeasibleError, SolverStopped
 from simulator.scenario.load import merge_defaults
 from simulator.synth import synthetic
 
@@ -71,11 +71,15 @@ def synthetic_case(case: dict) -> dict:
 def test_optimise_ends_in_an_audited_allocation_or_a_named_infeasibility(case):
     _, a, specs = compiled(synthetic_case(case))
     try:
-        opt = optimise(a, specs, case["objective"], time_limit=60)
+        opt = optimise(a, specs, case["objective"], time_limit=10)
     except InfeasibleError as exc:
         assert str(exc).startswith("infeasible"), str(exc)
         return
-    assert opt.status == "optimal", opt.status
+    except SolverStopped:  # the time limit ran out before any allocation was found (exit 4)
+        return
+    # a hard MIP (targets-met, forced spending) may stop at the time limit: its best allocation
+    # is returned, audited like an optimal one (exit 4), never called infeasible
+    assert opt.status in ("optimal", "time_limit"), opt.status
     assert any("predicted revenue equals" in c for c in opt.checks)
     assert any(f"model's {case['objective']}" in c for c in opt.checks)
     spent = opt.grant.sum(axis=(0, 2))

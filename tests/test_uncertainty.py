@@ -77,7 +77,9 @@ def test_zero_spread_gives_the_deterministic_verdicts_exactly(cixi):
 
 
 def test_without_a_block_uncertain_reports_the_run_verdicts(tmp_path):
-    r = cli("uncertain", CIXI, "--samples", 16, "--set", "uncertainty=null", "--out", tmp_path / "u")
+    r = cli(
+        "uncertain", CIXI, "--samples", 16, "--set", "uncertainty=null", "--out", tmp_path / "u"
+    )
     assert r.returncode == 0, r.stderr
     assert "no uncertainty block" in r.stdout
     cli("run", CIXI, "--out", tmp_path / "r")
@@ -259,5 +261,5 @@ def test_json_is_one_document_with_the_objective_distribution(tmp_path):
 
 
 def test_tiny_scenario_compiles_without_a_block():
-    s, a, specs = compiled(raw())
+    s, _, _ = compiled(raw())
     assert compile_spec(s.uncertainty).is_deterministic

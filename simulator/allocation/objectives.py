@@ -24,8 +24,13 @@ import numpy as np
 
 from ..core.targets import Ledger
 
-#: aim → sense (+1 maximise, −1 minimise)
+#: aim → sense (+1 maximise, −1 minimise); the last four are the robust model's
+#: (:mod:`.robust_model`)
 AIMS = {
+    "expected_shortfall": -1,
+    "cvar_shortfall": -1,
+    "targets_likely": +1,
+    "pipelines_filled": +1,
     "weighted_shortfall": -1,
     "worst_shortfall": -1,
     "targets_met": +1,

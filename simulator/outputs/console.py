@@ -521,3 +521,145 @@ def sweep_text(res, df: pd.DataFrame, out, screen: Screen = PLAIN) -> str:
         for r in df.itertuples()
     ]
     return grid(cols, body, screen) + f"\n\nallocation per budget in {out}/sweep.csv"
+
+
+def _percent(p: float) -> str:
+    return f"{100 * p:.0f}%"
+
+
+def _verdict_style(text: str) -> str | None:
+    return {"likely": "green", "unlikely": "bold red", "toss-up": "yellow"}.get(text)
+
+
+def uncertain_text(res, probs: pd.DataFrame, out, screen: Screen = PLAIN) -> str:
+    """The ledger with P(met) without the fund and with the allocation, and the counts of
+    likely (≥ 80 %), toss-up and unlikely (≤ 20 %) targets."""
+    from ..uncertainty.montecarlo import cvar
+
+    d = res.distribution
+    m = res.prepared.loaded.scenario.scenario
+    lines = [
+        f"{m.jurisdiction} — {m.title}: {d.samples} sampled futures (seed {res.seed}), "
+        f"allocation {res.allocation}"
+    ]
+    if not res.has_block:
+        lines.append(
+            "the scenario has no uncertainty block: every future is the deterministic scenario"
+        )
+    names = [
+        _name(n, t) for n, t in zip(probs.get("name", probs.target), probs.target, strict=True)
+    ]
+    cols = [Col("target")] + ([Col("name", limit=NAME_WIDTH)] if any(names) else [])
+    cols += [Col("year"), Col("required", True), Col("p5", True), Col("p50", True)]
+    cols += [Col("p95", True), Col("unit"), Col("P no fund", True), Col("P(met)", True)]
+    cols += [Col("verdict", style=_verdict_style)]
+    body = []
+    for i, r in enumerate(probs.itertuples()):
+        row = [r.target] + ([names[i]] if any(names) else [])
+        row += [str(r.year), format_number(r.required), format_number(r.p5)]
+        row += [format_number(r.p50), format_number(r.p95), r.unit]
+        row += [_percent(r.p_met_no_fund), _percent(r.p_met), r.verdict]
+        body.append(row)
+    if body:
+        lines += ["", grid(cols, body, screen), ""]
+    counts = probs["verdict"].value_counts() if len(probs) else {}
+    lines.append(
+        f"{int(counts.get('likely', 0))} targets likely (P ≥ 80%), "
+        f"{int(counts.get('toss-up', 0))} toss-ups, {int(counts.get('unlikely', 0))} unlikely "
+        f"(P ≤ 20%) of {len(probs)}; expected weighted shortfall {d.loss.mean():.4f} "
+        f"(worst 10% of futures: {cvar(d.loss):.4f}; without the fund "
+        f"{d.loss_no_fund.mean():.4f}). Results in {out}/"
+    )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+#: what a planner can do about each driver group's uncertainty
+DRIVER_ACTIONS = {
+    "macro growth": "test the plan against slower and faster city-wide growth, not one path",
+    "cluster growth": "firm up {whose} growth {assumption} (orders, projects under way)",
+    "base levels": "check {whose} base-year figures against the statistics",
+    "leverage": "firm up how much investment each 亿元 of grant draws in",
+    "lag": "check how soon funded projects start producing",
+    "va rate": "pin down the value-added rate",
+    "tax rate": "pin down the tax rate",
+    "revenue per mu": "pin down revenue per 亩",
+    "energy intensity": "pin down energy use per unit of value added",
+    "productivity": "pin down labour productivity",
+}
+#: a driver below this total index is not named as the second one
+MINOR = 0.05
+#: a confidence half-width above this asks for more samples
+WIDE = 0.1
+
+
+def _action(driver: str, clusters: int) -> str:
+    whose = "the cluster's" if clusters == 1 else "the clusters'"
+    assumption = "assumption" if clusters == 1 else "assumptions"
+    text = DRIVER_ACTIONS.get(driver, "check the correlations and spreads of the uncertainty block")
+    return text.format(whose=whose, assumption=assumption)
+
+
+def pct(x: float) -> str:
+    """An index as a share of the variance (estimates stray outside [0, 1]: shown clipped)."""
+    return _percent(min(1.0, max(0.0, x)))
+
+
+def sensitivity_sentence(r: dict, clusters: int = 2, wide: bool = False) -> str:
+    """One target's verdict (a row of :func:`.tables.sensitivity_ranking`): its top two drivers
+    as shares of its shortfall's variance, alone (S1) and with interactions (ST), and what to
+    firm up."""
+    label = r["name"] if r["name"] and r["name"] != r["target"] else r["target"]
+    if str(r["year"]) not in label:
+        label += f" {r['year']}"
+    if r["note"]:
+        if r["p_miss"] == 0:
+            return f"{label}: met in every sampled future — no assumption puts it at risk."
+        return (
+            f"{label}: misses by the same amount in every sampled future — no assumption in the "
+            "uncertainty block moves it; only the plan or the fund can."
+        )
+    miss = f" (missed in {_percent(r['p_miss'])} of futures)"
+    first, second = r["drivers"][0], (r["drivers"][1:] or [None])[0]
+    text = (
+        f"{label}{miss}: {pct(first['S1'])} of its shortfall's variance is {first['driver']} "
+        f"({pct(first['ST'])} with interactions)"
+    )
+    if second is not None and second["ST"] >= MINOR:
+        text += f", {pct(second['S1'])} {second['driver']} ({pct(second['ST'])})"
+    else:
+        text += f"; no other driver reaches {_percent(MINOR)}"
+    text += f" — {_action(first['driver'], clusters)}."
+    if wide:
+        text += " (Wide intervals: run more --samples.)"
+    return text
+
+
+def sensitivity_text(res, out, screen: Screen = PLAIN) -> str:
+    """A sentence per target naming its top two drivers and what to firm up, then the run."""
+    ix = res.indices
+    m = res.prepared.loaded.scenario.scenario
+    specs = res.prepared.specs
+    lines = [
+        f"{m.jurisdiction} — {m.title}: what drives each target's shortfall "
+        f"(allocation {res.allocation}), {len(ix.groups)} drivers, "
+        f"{ix.samples} × {len(ix.groups) + 2} = {ix.runs:,} sampled futures (seed {res.seed})"
+    ]
+    if ix.samples != ix.samples_requested:
+        lines.append(
+            f"--samples {ix.samples_requested} rounded up to {ix.samples}: "
+            "Sobol' points are balanced at powers of 2"
+        )
+    lines.append("")
+    for j, r in enumerate(tables.sensitivity_ranking(res)):
+        top = int(np.argmax(ix.ST[j])) if len(ix.groups) else 0
+        wide = bool(ix.ST_conf[j, top] > WIDE or ix.S1_conf[j, top] > WIDE)
+        lines.append(sensitivity_sentence(r, len(specs[j].members), wide))
+    lines += [
+        "",
+        "Shares are first-order Sobol' indices (S1: the driver alone); in brackets the total "
+        "index (ST: with its interactions). Drivers: " + ", ".join(ix.groups) + ".",
+        f"Indices with 95% intervals in {out}/sensitivity.csv",
+    ]
+    return "\n".join(lines)

@@ -212,3 +212,50 @@ def write_failure(out: Path, error: Exception, save_model: Callable[[Path], None
         if save_model is not None:
             save_model(tmp / "model.mps")
     return out
+
+
+def write_uncertain(out: Path, res, extra: Callable[[Path], None] | None = None) -> None:
+    """probabilities.csv, fan.csv, uncertain.json (the --json document), the scenario record
+    and the allocation evaluated (allocation.csv, when there is one)."""
+    from .records import uncertain_record
+
+    with atomic_dir(out) as tmp:
+        write_csv(tmp / "probabilities.csv", tables.probabilities_frame(res))
+        write_csv(tmp / "fan.csv", tables.fan_frame(res))
+        if res.grant is not None:
+            write_allocation(tmp / "allocation.csv", res.grant, res.prepared.arrays)
+        write_json(tmp / "uncertain.json", uncertain_record(res, out))
+        settings = {
+            "command": "uncertain",
+            "samples": res.distribution.samples,
+            "seed": res.seed,
+            "allocation": res.allocation,
+        }
+        write_scenario_record(tmp, res.prepared.loaded, settings, res.timings)
+        if extra is not None:
+            extra(tmp)
+
+
+def write_sensitivity(out: Path, res, extra: Callable[[Path], None] | None = None) -> None:
+    """sensitivity.csv, sensitivity.json (the --json document), the scenario record and the
+    allocation evaluated (allocation.csv, when there is one)."""
+    from .records import sensitivity_record
+
+    with atomic_dir(out) as tmp:
+        write_csv(tmp / "sensitivity.csv", tables.sensitivity_frame(res))
+        if res.grant is not None:
+            write_allocation(tmp / "allocation.csv", res.grant, res.prepared.arrays)
+        write_json(tmp / "sensitivity.json", sensitivity_record(res, out))
+        ix = res.indices
+        settings = {
+            "command": "sensitivity",
+            "samples": ix.samples,
+            "samples_requested": ix.samples_requested,
+            "model_runs": ix.runs,
+            "seed": res.seed,
+            "allocation": res.allocation,
+            "drivers": list(ix.groups),
+        }
+        write_scenario_record(tmp, res.prepared.loaded, settings, res.timings)
+        if extra is not None:
+            extra(tmp)

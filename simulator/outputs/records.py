@@ -142,3 +142,53 @@ def sweep_record(res, out) -> dict:
         "points": frame_records(summary[keep]),
         "out": str(out),
     }
+
+
+def uncertain_record(res, out=None) -> dict:
+    """Everything ``uncertain`` shows: P(met) per target, the fans, and the distribution of
+    the optimiser's objective (weighted shortfall of the movable targets) for the allocation."""
+    from ..uncertainty.montecarlo import cvar
+
+    d = res.distribution
+    probs = tables.probabilities_frame(res)
+    counts = probs["verdict"].value_counts() if len(probs) else {}
+    return {
+        "status": "ok",
+        "scenario": res.prepared.loaded.scenario.scenario.id,
+        "samples": d.samples,
+        "seed": res.seed,
+        "allocation": res.allocation,
+        "uncertainty_block": res.has_block,
+        "quantiles_from": d.kept,
+        "objective_mean": float(d.loss.mean()),
+        "objective_cvar90": cvar(d.loss, 0.9),
+        "objective_no_fund_mean": float(d.loss_no_fund.mean()),
+        "objective_no_fund_cvar90": cvar(d.loss_no_fund, 0.9),
+        "likely": int(counts.get("likely", 0)),
+        "toss_ups": int(counts.get("toss-up", 0)),
+        "unlikely": int(counts.get("unlikely", 0)),
+        "targets": frame_records(probs),
+        "fan": frame_records(tables.fan_frame(res)),
+        "out": None if out is None else str(out),
+    }
+
+
+def sensitivity_record(res, out=None) -> dict:
+    """Everything ``sensitivity`` shows: the indices of every (target, driver) and, per
+    target, its drivers ranked by total index."""
+    ix = res.indices
+    frame = tables.sensitivity_frame(res)
+    return {
+        "status": "ok",
+        "scenario": res.prepared.loaded.scenario.scenario.id,
+        "samples": ix.samples,
+        "samples_requested": ix.samples_requested,
+        "model_runs": ix.runs,
+        "seed": res.seed,
+        "allocation": res.allocation,
+        "uncertainty_block": res.has_block,
+        "drivers": {g: len(c) for g, c in ix.columns.items()},
+        "ranking": tables.sensitivity_ranking(res),
+        "indices": frame_records(frame),
+        "out": None if out is None else str(out),
+    }

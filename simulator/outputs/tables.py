@@ -265,3 +265,152 @@ def target_rates(led: Ledger, reference: Projection, sample: int = 0) -> pd.Data
         "assumed_rate",
     ]
     return pd.DataFrame(rows, columns=columns)
+
+
+# --------------------------------------------------------------------------- uncertainty
+
+PROBABILITY_COLUMNS = [
+    "target",
+    "name",
+    "year",
+    "required",
+    "unit",
+    "p_met_no_fund",
+    "p_met",
+    "p5",
+    "p50",
+    "p95",
+]
+FAN_COLUMNS = ["indicator", "scope", "year", "unit", "mean", "p5", "p25", "p50", "p75", "p95"]
+#: P(met) at or above this is "likely", at or below UNLIKELY "unlikely", between a toss-up
+LIKELY, UNLIKELY = 0.8, 0.2
+
+
+def verdict(p: float) -> str:
+    return "likely" if p >= LIKELY else "unlikely" if p <= UNLIKELY else "toss-up"
+
+
+def probabilities_frame(res) -> pd.DataFrame:
+    """One row per target: the deterministic required level, P(met) without the fund and with
+    the allocation, and the 5/50/95th percentiles of the projected value (display units)."""
+    d, led = res.distribution, res.deterministic
+    years = res.prepared.arrays.years
+    rows = []
+    for j, spec in enumerate(led.specs):
+        req, unit = display(spec, led.required[j, 0])
+        q = display(spec, np.quantile(d.values[j], [0.05, 0.5, 0.95]))[0]
+        rows.append(
+            {
+                "target": spec.id,
+                "name": spec.name,
+                "year": int(years[spec.t]),
+                "required": req,
+                "unit": unit,
+                "p_met_no_fund": float(d.p_met_no_fund[j]),
+                "p_met": float(d.p_met[j]),
+                "p5": q[0],
+                "p50": q[1],
+                "p95": q[2],
+                "mean": display(spec, float(np.mean(d.values[j])))[0],
+                "deterministic": display(spec, led.projected[j, 0])[0],
+                "met_deterministic": bool(led.met[j, 0]),
+                "verdict": verdict(float(d.p_met[j])),
+                "indicator": spec.indicator,
+                "scope": spec.scope,
+                "sense": ">=" if spec.sense > 0 else "<=",
+                "basis": spec.basis,
+            }
+        )
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=PROBABILITY_COLUMNS)
+
+
+def fan_frame(res) -> pd.DataFrame:
+    """Per indicator at each target's scope and year: mean and quantiles, with the allocation
+    (display units; money in current prices)."""
+    d = res.distribution
+    years = res.prepared.arrays.years
+    specs = res.prepared.specs
+    rows = []
+    for i, key in enumerate(res.fan):
+        kind = specs[key.target].unit_kind
+        f = display_factor(kind)
+        values = d.fan[i] * f  # (keep, t)
+        ok = np.isfinite(values).all(axis=0)
+        q = np.quantile(values[:, ok], [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+        mean = values[:, ok].mean(axis=0)
+        for col, t in enumerate(np.flatnonzero(ok)):
+            rows.append(
+                {
+                    "indicator": key.indicator,
+                    "scope": key.scope,
+                    "year": int(years[t]),
+                    "unit": DISPLAY[kind],
+                    "mean": mean[col],
+                    "p5": q[0, col],
+                    "p25": q[1, col],
+                    "p50": q[2, col],
+                    "p75": q[3, col],
+                    "p95": q[4, col],
+                }
+            )
+    return pd.DataFrame(rows, columns=FAN_COLUMNS)
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+SENSITIVITY_COLUMNS = ["target", "driver", "S1", "ST", "S1_conf", "ST_conf"]
+
+
+def sensitivity_frame(res) -> pd.DataFrame:
+    """One row per (target, driver group): first-order and total index of the target's relative
+    shortfall and their confidence half-widths, then ``name, year, variance, mean_shortfall,
+    p_miss, note`` (the shortfall's variance and mean over the design's A and B futures, the
+    share of them that miss the target, and why a target has no indices)."""
+    ix = res.indices
+    years = res.prepared.arrays.years
+    rows = []
+    for j, spec in enumerate(res.prepared.specs):
+        for g, driver in enumerate(ix.groups):
+            rows.append(
+                {
+                    "target": spec.id,
+                    "driver": driver,
+                    "S1": float(ix.S1[j, g]),
+                    "ST": float(ix.ST[j, g]),
+                    "S1_conf": float(ix.S1_conf[j, g]),
+                    "ST_conf": float(ix.ST_conf[j, g]),
+                    "name": spec.name,
+                    "year": int(years[spec.t]),
+                    "variance": float(ix.variance[j]),
+                    "mean_shortfall": float(ix.mean[j]),
+                    "p_miss": float(ix.p_miss[j]),
+                    "note": ix.notes[j],
+                }
+            )
+    extra = ["name", "year", "variance", "mean_shortfall", "p_miss", "note"]
+    return pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS + extra)
+
+
+def sensitivity_ranking(res) -> list[dict]:
+    """Per target: its drivers ranked by total index (largest first; ties in the drivers'
+    order), with the shortfall's mean, the share of futures that miss, and any note."""
+    ix = res.indices
+    years = res.prepared.arrays.years
+    out = []
+    for j, spec in enumerate(res.prepared.specs):
+        order = np.argsort(-ix.ST[j], kind="stable")
+        out.append(
+            {
+                "target": spec.id,
+                "name": spec.name,
+                "year": int(years[spec.t]),
+                "mean_shortfall": float(ix.mean[j]),
+                "p_miss": float(ix.p_miss[j]),
+                "note": ix.notes[j],
+                "drivers": [
+                    {"driver": ix.groups[g], "S1": float(ix.S1[j, g]), "ST": float(ix.ST[j, g])}
+                    for g in order
+                ],
+            }
+        )
+    return out

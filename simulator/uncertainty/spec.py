@@ -59,7 +59,7 @@ class UncertaintySpec:
     def copula_factor(self) -> np.ndarray:
         """L with L·Lᵀ = the correlation matrix (a symmetric square root: it may be singular)."""
         w, v = np.linalg.eigh(self.correlation)
-        return v * np.sqrt(np.clip(w, 0.0, None))
+        return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
 
 
 def _spread(q, kind: str) -> Spread:

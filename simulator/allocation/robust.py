@@ -1,0 +1,195 @@
+"""Robust allocation: solve the sample-average model (:mod:`.robust_model`) over N sampled
+futures, and hold its allocation to the projection in every one of them.
+
+The audit projects the returned grants in each future (the same code as ``run`` and
+``uncertain``) and checks that the model's shortfalls, and so its risk measure, are what the
+projection gives; that every pipeline — the scenario's and each leverage regime's — was filled
+in order; and the deterministic audit of the fund rules and limits.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.projection import Projection, project
+from ..core.response import effective_investment, mobilised_investment
+from ..core.targets import Ledger, TargetSpec, ledger
+from ..scenario.arrays import ScenarioArrays
+from ..uncertainty.montecarlo import cvar
+from ..uncertainty.sampling import future
+from ..uncertainty.spec import UncertaintySpec
+from .audit import AuditError, audit
+from .optimise import (
+    MIP_ORDER_TOLERANCE,
+    check_fixed_limits,
+    check_hard_targets,
+    effective_from,
+    grant_from,
+    out_of_order,
+    paused_gc,
+    predicted_revenue,
+)
+from .optimise import optimise as optimise_deterministic
+from .problem import build_problem
+from .robust_model import build_robust_model
+from .robust_problem import RobustProblem, build_robust, effects, shortfalls
+from .solve import HighsModel, Solution
+
+
+@dataclass
+class RobustOptimised:
+    problem: RobustProblem
+    risk: str
+    level: float | None
+    grant: np.ndarray  # (c, t, k) [亿元]
+    projection: Projection  # the deterministic scenario with the grant
+    ledger: Ledger  # … its targets
+    shortfall: np.ndarray  # (robust targets, n) in every future, from the projection
+    solution: Solution
+    highs: HighsModel
+    checks: list[str]
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return self.solution.status
+
+    @property
+    def loss(self) -> np.ndarray:
+        """(n,) Σ_j w_j s_(n,j) over the robust targets."""
+        w = np.array([t.spec.weight for t in self.problem.targets])
+        return (w[:, None] * self.shortfall).sum(axis=0)
+
+    @property
+    def measure(self) -> float:
+        """The risk measure on the projection: mean, CVaR_α, or targets likely."""
+        if self.risk == "cvar":
+            return cvar(self.loss, self.level)
+        if self.risk == "chance":
+            met = self.shortfall <= 0.0
+            w = np.array([t.spec.weight for t in self.problem.targets])
+            return float(np.sum(w * (met.mean(axis=1) >= self.level - 1e-12)))
+        return float(self.loss.mean())
+
+
+def optimise_robust(
+    a: ScenarioArrays,
+    specs: list[TargetSpec],
+    spec: UncertaintySpec,
+    *,
+    samples: int,
+    seed: int,
+    risk: str,
+    level: float | None,
+    time_limit: float | None = None,
+    log: str | None = None,
+) -> RobustOptimised:
+    clock = time.perf_counter()
+    with paused_gc():
+        base = build_problem(a, specs)
+        check_hard_targets(base)
+        check_fixed_limits(base)
+        f = future(spec, a.n_clusters, a.n_years, seed, 0, samples)
+        rp = build_robust(base, specs, f)
+    timings = {"build_seconds": time.perf_counter() - clock}
+    hm, sol = _solve(rp, risk, level, False, time_limit, log, timings)
+    if _out_of_order(rp, hm, sol):  # a limit or a hard target: fill it in order by binaries
+        left = None if time_limit is None else max(time_limit - sum(timings.values()), 1.0)
+        hm, sol = _solve(rp, risk, level, True, left, log, timings)
+    try:
+        return _finish(rp, hm, sol, risk, level, timings)
+    except AuditError as exc:
+        exc.save_model = lambda path: hm.write(str(path))
+        raise
+
+
+def _solve(rp, risk, level, ordered, time_limit, log, timings):
+    from .optimise import solved
+
+    clock = time.perf_counter()
+    with paused_gc():
+        m = build_robust_model(rp, risk, level, ordered=ordered)
+        built = time.perf_counter()
+        hm = HighsModel(m, time_limit=time_limit, log=log)
+    sol = hm.solve()
+    if sol.status == "infeasible":  # the rules and limits are the deterministic model's
+        a, specs = rp.base.arrays, [d.spec for d in rp.base.targets]
+        optimise_deterministic(a, specs, time_limit=time_limit)  # raises its diagnosis
+        raise AuditError("the robust model is infeasible but the deterministic one is not")
+    sol = solved(rp.base, hm, sol)
+    timings["build_seconds"] = timings.get("build_seconds", 0.0) + built - clock
+    timings["handoff_seconds"] = timings.get("handoff_seconds", 0.0) + hm.handoff_seconds
+    timings["solve_seconds"] = timings.get("solve_seconds", 0.0) + sol.timings["solve_seconds"]
+    return hm, sol
+
+
+def _tolerance(rp: RobustProblem, grant: np.ndarray) -> float:
+    """After several stages with their faces fixed, a fill can be off by the solver's
+    tolerances, which compound: held to 1e-6 of the largest investment mobilised."""
+    raw = mobilised_investment(grant, rp.base.arrays)
+    return MIP_ORDER_TOLERANCE * max(1.0, float(raw.max(initial=0.0)) * rp.leverage.max())
+
+
+def _out_of_order(rp: RobustProblem, hm: HighsModel, sol: Solution) -> bool:
+    """Was any pipeline — the scenario's or a regime's — filled out of order?"""
+    pr = rp.base
+    grant = grant_from(sol, hm, pr)
+    raw = mobilised_investment(grant, pr.arrays)
+    exact = np.stack([effective_investment(lam * raw, pr.arrays) for lam in rp.leverage])
+    if np.any(exact - regime_effective(rp, sol, hm) > _tolerance(rp, grant)):
+        return True
+    return bool(
+        out_of_order(grant, effective_from(sol, hm, pr), pr.arrays, _tolerance(rp, grant)).any()
+    )
+
+
+def regime_effective(rp: RobustProblem, sol: Solution, hm: HighsModel) -> np.ndarray:
+    """(R, c, t) the model's effective investment per leverage regime, on all clusters."""
+    a = rp.base.arrays
+    cols, shape = hm.block("v_reffective")
+    out = np.zeros((len(rp.leverage), a.n_clusters, a.n_years))
+    out[:, rp.base.clusters[:, None], rp.base.years[None, :]] = sol.x[cols].reshape(shape)
+    return np.maximum(out, 0.0)
+
+
+def _finish(rp, hm, sol, risk, level, timings) -> RobustOptimised:
+    pr = rp.base
+    a = pr.arrays
+    grant = grant_from(sol, hm, pr)
+    raw = mobilised_investment(grant, a)
+    tol = _tolerance(rp, grant)
+    if out_of_order(grant, effective_from(sol, hm, pr), a, tol).any():
+        raise AuditError("the scenario's pipeline was filled out of order in the robust model")
+    u_model = regime_effective(rp, sol, hm)
+    exact = np.stack([effective_investment(lam * raw, a) for lam in rp.leverage])
+    if np.any(exact - u_model > tol):
+        raise AuditError("a leverage regime's pipeline was filled out of order")
+    specs = [d.spec for d in pr.targets]
+    p = project(a, grant)
+    det = ledger(p, specs, pr.reference)
+    checks = audit(a, grant, p, predicted_revenue(effective_from(sol, hm, pr), pr))
+    # every future, projected: the shortfalls the model optimised
+    sampled = project(a, grant, future=rp.future)
+    led = ledger(sampled, specs, rp.reference)
+    rows = [t.index for t in rp.targets]
+    short = np.where(led.met[rows], 0.0, np.nan_to_num(led.shortfall[rows]))
+    model_short = shortfalls(rp, effects(rp, exact))
+    if not np.allclose(model_short, short, rtol=1e-6, atol=1e-7):
+        raise AuditError("the robust rows differ from the projection in some future")
+    checks.append("robust rows equal the projection in every future (1e-6)")
+    result = RobustOptimised(rp, risk, level, grant, p, det, short, sol, hm, checks, timings)
+    model_value = sol.aim_values[0] if sol.aim_values else sol.objective
+    value = result.measure
+    if risk == "chance":
+        ok = value >= model_value - 1e-6 * max(1.0, abs(model_value))
+    else:
+        ok = abs(model_value - value) <= 1e-6 * max(1.0, abs(value))
+    if not ok and sol.status == "optimal":
+        raise AuditError(
+            f"the model's {risk} ({model_value:.9g}) differs from the projection's ({value:.9g})"
+        )
+    checks.append(f"model's {risk} equals the projection's (1e-6)")
+    return result
