@@ -252,8 +252,37 @@ def run(file, what_ifs, sets, out, as_json, allocation):
     help="Write HiGHS's log to this file (nothing from the solver reaches the terminal).",
 )
 @report_option
+@click.option(
+    "--robust",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Allocate over N sampled futures of the scenario's uncertainty block (sample average "
+    "approximation), checked out of sample.",
+)
+@click.option(
+    "--risk",
+    default="expected",
+    show_default=True,
+    metavar="expected|cvar:A|chance:P",
+    help="With --robust: minimise the expected weighted shortfall, its mean over the worst "
+    "(1−A) of futures, or maximise the targets met in at least P of futures (a MIP).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the futures.")
 def optimise(
-    file, what_ifs, sets, out, as_json, objective, time_limit, export_model, solver_log, with_report
+    file,
+    what_ifs,
+    sets,
+    out,
+    as_json,
+    objective,
+    time_limit,
+    export_model,
+    solver_log,
+    with_report,
+    robust,
+    risk,
+    seed,
 ):
     """Allocate the fund across clusters and years so the targets are best met."""
     from . import runs
@@ -265,6 +294,12 @@ def optimise(
 
     def keep_model(hm):  # write it now: the marginal re-solves change the HiGHS model
         kept["text"] = _model_text(hm, export_model.suffix.lower() if export_model else ".mps")
+
+    if robust is not None:
+        return _optimise_robust(
+            file, what_ifs, sets, out, as_json, time_limit, export_model, solver_log, robust,
+            risk, seed, keep_model, kept,
+        )  # fmt: skip
 
     try:
         with console.progress(f"optimising {Path(file).name}"):
@@ -300,6 +335,51 @@ def optimise(
         table = tables.before_after(res.no_fund, res.opt.ledger, res.opt.movable, a.years)
         allocation = tables.allocation_frame(res.opt.grant, a)
         click.echo(console.optimise_text(res, table, allocation, out, console.screen_for()))
+    if res.status == "time_limit":
+        sys.exit(4)
+
+
+def _optimise_robust(
+    file, what_ifs, sets, out, as_json, time_limit, export_model, solver_log, n, risk, seed,
+    keep_model, kept,
+):  # fmt: skip
+    """``optimise --robust N``: the sample-average allocation, its P(met) in and out of sample."""
+    from . import runs
+    from .allocation.robust_model import parse_risk
+    from .outputs import console, files, records
+
+    try:
+        parse_risk(risk)  # before any work: a bad --risk writes nothing
+    except ValueError as exc:
+        raise InputError(str(exc), field="--risk") from None
+    try:
+        with console.progress(f"optimising {Path(file).name} over {n} futures"):
+            res = runs.optimise_robust(
+                file,
+                what_ifs,
+                sets,
+                samples=n,
+                risk=risk,
+                seed=seed,
+                time_limit=time_limit,
+                solver_log=str(solver_log) if solver_log else None,
+                export_model=keep_model if export_model else None,
+            )
+    except InfeasibleError as exc:
+        if as_json:
+            echo_json(exc.record())
+            sys.exit(exc.exit_code)
+        raise
+    except InternalError as exc:
+        _report_internal(exc, out, file)
+    kind = risk.split(":")[0]
+    out = out or files.default_out(res.prepared.loaded, "optimise", f"robust-{kind}")
+    export = (lambda folder: _save(export_model, kept["text"])) if export_model else None
+    files.write_robust(out, res, export)
+    if as_json:
+        echo_json(records.robust_record(res, out))
+    else:
+        click.echo(console.robust_text(res, out, console.screen_for()))
     if res.status == "time_limit":
         sys.exit(4)
 

@@ -456,35 +456,24 @@ def allocation_grant(prep: Prepared, allocation: str, objective: str = "shortfal
     return read_allocation(allocation, a)
 
 
-def uncertain(
-    file,
-    what_ifs=(),
-    sets=(),
+def monte_carlo(
+    prep: Prepared,
+    grant: np.ndarray | None,
     *,
     samples: int,
-    seed: int = 0,
-    allocation: str = "none",
+    seed: int,
     workers: int | None = None,
     scheduler: str | None = None,
-    time_limit: float | None = None,
     progress: Callable[[int], None] | None = None,
-    on_length: Callable[[int], None] | None = None,
-) -> UncertainResult:
-    """P(met) of every target without the fund and with ``allocation`` over ``samples``
-    sampled futures of the scenario's ``uncertainty:`` block (:mod:`simulator.uncertainty`)."""
+):
+    """The allocation ``grant`` over futures [0, samples) of ``seed``: a
+    :class:`~simulator.uncertainty.montecarlo.Distribution` (and its fan keys)."""
     from .allocation.problem import build_problem
     from .uncertainty import montecarlo as mc
     from .uncertainty.executor import executor
     from .uncertainty.spec import compile_spec
 
-    if samples < 1:
-        raise InputError(f"must be at least 1 (got {samples})", field="--samples")
-    prep = prepare(file, what_ifs, sets)
     a, specs = prep.arrays, prep.specs
-    clock = time.perf_counter()
-    grant = allocation_grant(prep, allocation, time_limit=time_limit)
-    reference = project(a)
-    deterministic = ledger(project(a, grant) if grant is not None else reference, specs, reference)
     movable = (
         np.array([d.movable for d in build_problem(a, specs).targets], dtype=bool)
         if prep.loaded.scenario.funds is not None
@@ -503,9 +492,6 @@ def uncertain(
         keep=mc.keep_count(samples, len(specs), len(fan), a.n_years),
     )
     cuts = mc.batches(samples, a)
-    if on_length:
-        on_length(samples)
-    allocated = time.perf_counter()
     with executor(workers, scheduler) as ex:
         parts = []
         # a few batches per call so the progress bar moves while the work is spread out
@@ -515,7 +501,45 @@ def uncertain(
             parts += ex.map(mc.run_batch, [job] * len(chunk), *zip(*chunk, strict=True))
             if progress:
                 progress(chunk[-1][1] - chunk[0][0])
-    dist = mc.merge(parts, samples)
+    return mc.merge(parts, samples), fan
+
+
+def uncertain(
+    file,
+    what_ifs=(),
+    sets=(),
+    *,
+    samples: int,
+    seed: int = 0,
+    allocation: str = "none",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    time_limit: float | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_length: Callable[[int], None] | None = None,
+) -> UncertainResult:
+    """P(met) of every target without the fund and with ``allocation`` over ``samples``
+    sampled futures of the scenario's ``uncertainty:`` block (:mod:`simulator.uncertainty`)."""
+    if samples < 1:
+        raise InputError(f"must be at least 1 (got {samples})", field="--samples")
+    prep = prepare(file, what_ifs, sets)
+    a, specs = prep.arrays, prep.specs
+    clock = time.perf_counter()
+    grant = allocation_grant(prep, allocation, time_limit=time_limit)
+    reference = project(a)
+    deterministic = ledger(project(a, grant) if grant is not None else reference, specs, reference)
+    if on_length:
+        on_length(samples)
+    allocated = time.perf_counter()
+    dist, fan = monte_carlo(
+        prep,
+        grant,
+        samples=samples,
+        seed=seed,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+    )
     timings = {
         "load": prep.seconds,
         "allocation": allocated - clock,
@@ -532,6 +556,135 @@ def uncertain(
         prep.loaded.scenario.uncertainty is not None,
         timings,
     )
+
+
+# --------------------------------------------------------------------------- robust
+
+#: futures of the out-of-sample check: at least this many, or 4× the in-sample ones
+OUT_OF_SAMPLE = 2000
+
+
+@dataclass
+class RobustResult:
+    prepared: Prepared
+    opt: object  # allocation.robust.RobustOptimised
+    deterministic_grant: np.ndarray  # the deterministic optimum (shortfall), for comparison
+    in_sample: UncertainResult  # the robust allocation over the N futures it was chosen on
+    out_of_sample: dict  # name → Distribution on fresh futures: robust, deterministic, none
+    oos_seed: int
+    oos_samples: int
+    in_sample_deterministic: object  # Distribution of the deterministic optimum, in sample
+    solver: dict
+
+    @property
+    def status(self) -> str:
+        return self.opt.status
+
+
+def risk_value(dist, risk: str, level: float | None, specs, movable=None) -> float:
+    """The risk measure of a Monte Carlo distribution: mean or CVaR of the weighted shortfall,
+    or the weighted number of targets met in at least ``level`` of the futures."""
+    from .uncertainty.montecarlo import cvar
+
+    if risk == "cvar":
+        return cvar(dist.loss, level)
+    if risk == "chance":
+        w = np.array([s.weight for s in specs]) * (1 if movable is None else movable)
+        return float(np.sum(w * (dist.p_met >= level - 1e-12)))
+    return float(dist.loss.mean())
+
+
+def optimise_robust(
+    file,
+    what_ifs=(),
+    sets=(),
+    *,
+    samples: int,
+    risk: str = "expected",
+    seed: int = 0,
+    time_limit: float | None = None,
+    solver_log: str | None = None,
+    export_model: Callable[[object], None] | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> RobustResult:
+    """The allocation that best meets the targets over ``samples`` sampled futures (sample
+    average approximation; ``risk`` expected | cvar:A | chance:P), checked out of sample on
+    max(OUT_OF_SAMPLE, 4·samples) fresh futures (seed + 1) against the deterministic optimum."""
+    from .allocation.optimise import optimise as solve
+    from .allocation.robust import optimise_robust as solve_robust
+    from .allocation.robust_model import parse_risk
+    from .uncertainty.spec import compile_spec
+
+    if samples < 1:
+        raise InputError(f"must be at least 1 (got {samples})", field="--robust")
+    try:
+        kind, level = parse_risk(risk)
+    except ValueError as exc:
+        raise InputError(str(exc), field="--risk") from None
+    prep = prepare(file, what_ifs, sets, needs_fund=True)
+    a, specs = prep.arrays, prep.specs
+    spec = compile_spec(prep.loaded.scenario.uncertainty)
+    opt = solve_robust(
+        a,
+        specs,
+        spec,
+        samples=samples,
+        seed=seed,
+        risk=kind,
+        level=level,
+        time_limit=time_limit,
+        log=solver_log,
+    )
+    if export_model is not None:
+        export_model(opt.highs)
+    det = solve(a, specs, "shortfall", time_limit=time_limit).grant
+    clock = time.perf_counter()
+    reference = project(a)
+    mc = {"samples": samples, "seed": seed, "workers": workers, "scheduler": scheduler}
+    dist, fan = monte_carlo(prep, opt.grant, **mc)
+    inside = UncertainResult(
+        prep,
+        f"robust {risk}",
+        opt.grant,
+        ledger(project(a, opt.grant), specs, reference),
+        dist,
+        fan,
+        seed,
+        prep.loaded.scenario.uncertainty is not None,
+    )
+    det_inside, _ = monte_carlo(prep, det, **mc)
+    n_oos = max(OUT_OF_SAMPLE, 4 * samples)
+    oos = {"samples": n_oos, "seed": seed + 1, "workers": workers, "scheduler": scheduler}
+    outside = {
+        "robust": monte_carlo(prep, opt.grant, **oos)[0],
+        "deterministic": monte_carlo(prep, det, **oos)[0],
+    }
+    hm, sol = opt.highs, opt.solution
+    solver = {
+        "status": sol.status,
+        "risk": risk,
+        "samples": samples,
+        "seed": seed,
+        "aims": hm.compiled.aim_names,
+        "aim_values": sol.aim_values,
+        "objective": opt.measure,
+        "build_seconds": opt.timings.get("build_seconds"),
+        "handoff_seconds": opt.timings.get("handoff_seconds"),
+        "solve_seconds": opt.timings.get("solve_seconds"),
+        "evaluation_seconds": time.perf_counter() - clock,
+        "n_variables": len(hm.columns),
+        "n_constraints": len(hm.rows),
+        "n_nonzeros": hm.n_nonzeros,
+        "is_mip": hm.is_mip,
+        "mip_gap": sol.mip_gap,
+        "leverage_regimes": opt.problem.leverage.tolist(),
+        "lag_regimes": opt.problem.delays.tolist(),
+        "not_in_robust_objective": opt.problem.left_out,
+        "audit": opt.checks,
+        "solver_version": hm.highs.version(),
+    }
+    return RobustResult(prep, opt, det, inside, outside, seed + 1, n_oos, det_inside, solver)
 
 
 # --------------------------------------------------------------------------- sensitivity

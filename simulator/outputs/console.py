@@ -663,3 +663,57 @@ def sensitivity_text(res, out, screen: Screen = PLAIN) -> str:
         f"Indices with 95% intervals in {out}/sensitivity.csv",
     ]
     return "\n".join(lines)
+
+
+def robust_text(res, out, screen: Screen = PLAIN) -> str:
+    """The robust allocation, each target's P(met) in and out of sample beside the
+    deterministic optimum's, and whether the robust allocation is better out of sample."""
+    from .records import robust_summary
+
+    a = res.prepared.arrays
+    m = res.prepared.loaded.scenario.scenario
+    funds = res.prepared.loaded.scenario.funds
+    s = robust_summary(res)
+    lines = [
+        f"{m.jurisdiction} — {funds.name}, robust over {res.solver['samples']} futures "
+        f"(seed {res.solver['seed']}), risk {res.solver['risk']}"
+    ]
+    uses = {c.id: c.name for c in funds.categories}
+    lines += ["", allocation_table(tables.allocation_frame(res.opt.grant, a), a, screen, uses), ""]
+    df = tables.out_of_sample_frame(res)
+    names = [_name(n, t) for n, t in zip(df.name, df.target, strict=True)]
+    cols = [Col("target")] + ([Col("name", limit=NAME_WIDTH)] if any(names) else [])
+    cols += [Col("year"), Col("no fund", True), Col("robust in", True), Col("robust out", True)]
+    cols += [Col("determ. out", True)]
+    body = []
+    for i, r in enumerate(df.itertuples()):
+        row = [r.target] + ([names[i]] if any(names) else []) + [str(r.year)]
+        row += [_percent(r.p_met_no_fund_out_of_sample), _percent(r.p_met_in_sample)]
+        row += [_percent(r.p_met_out_of_sample), _percent(r.p_met_deterministic_out_of_sample)]
+        body.append(row)
+    if body:
+        lines += ["P(met) — in sample and on fresh futures (out):", grid(cols, body, screen), ""]
+    verdict = (
+        "better than the deterministic optimum"
+        if s["robust_better_out_of_sample"]
+        else "NOT better than the deterministic optimum"
+    )
+    lines.append(
+        f"{s['measure']} ({s['better']} is better): robust {s['robust_in_sample']:.4f} in sample, "
+        f"{s['robust_out_of_sample']:.4f} on {s['out_of_sample_futures']} fresh futures (seed "
+        f"{s['out_of_sample_seed']}); the deterministic optimum {s['deterministic_out_of_sample']:.4f}"
+        f" there. Out of sample the robust allocation is {verdict} (value of the stochastic "
+        f"solution {s['value_of_stochastic_solution']:+.4f})."
+    )
+    if res.solver["not_in_robust_objective"]:
+        lines.append(
+            "counts of clusters are evaluated but not optimised under uncertainty: "
+            + ", ".join(res.solver["not_in_robust_objective"])
+        )
+    t = res.solver
+    total = t["build_seconds"] + t["handoff_seconds"] + t["solve_seconds"]
+    lines.append(
+        f"solved by HiGHS {t['solver_version']} in {total:.3f} s ({t['n_variables']} variables, "
+        f"{t['n_constraints']} constraints, {t['n_nonzeros']} nonzeros). Results in {out}/"
+    )
+    return "\n".join(lines)

@@ -259,3 +259,32 @@ def write_sensitivity(out: Path, res, extra: Callable[[Path], None] | None = Non
         write_scenario_record(tmp, res.prepared.loaded, settings, res.timings)
         if extra is not None:
             extra(tmp)
+
+
+def write_robust(out: Path, res, export: Callable[[Path], None] | None = None) -> None:
+    """``optimise --robust``: the optimise files for the robust allocation (targets.csv on the
+    deterministic scenario), probabilities.csv and fan.csv in sample, out_of_sample.csv and
+    solver.json."""
+    from ..core.limits import check_rules
+    from .records import robust_record
+
+    opt, a = res.opt, res.prepared.arrays
+    with atomic_dir(out) as tmp:
+        targets = tables.targets_frame(opt.ledger, a.years)
+        settings = {
+            "command": "optimise",
+            "robust": res.solver["samples"],
+            "risk": res.solver["risk"],
+        }
+        settings["seed"] = res.solver["seed"]
+        _run_files(tmp, res.prepared, opt.projection, targets, settings, opt.timings)
+        write_allocation(tmp / "allocation.csv", opt.grant, a)
+        write_csv(
+            tmp / "limits.csv", tables.limits_frame(check_rules(a, opt.grant, opt.projection))
+        )
+        write_csv(tmp / "probabilities.csv", tables.probabilities_frame(res.in_sample))
+        write_csv(tmp / "fan.csv", tables.fan_frame(res.in_sample))
+        write_csv(tmp / "out_of_sample.csv", tables.out_of_sample_frame(res))
+        write_json(tmp / "solver.json", robust_record(res)["solver"])
+        if export is not None:
+            export(tmp)

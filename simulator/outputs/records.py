@@ -192,3 +192,63 @@ def sensitivity_record(res, out=None) -> dict:
         "indices": frame_records(frame),
         "out": None if out is None else str(out),
     }
+
+
+MEASURES = {
+    "expected": "mean weighted shortfall",
+    "cvar": "CVaR{level} of the weighted shortfall",
+    "chance": "weighted targets met in ≥ {level} of futures",
+}
+
+
+MEASURES = {
+    "expected": "mean weighted shortfall",
+    "cvar": "CVaR{level} of the weighted shortfall",
+    "chance": "weighted targets met in ≥ {level} of futures",
+}
+
+
+def robust_summary(res) -> dict:
+    """The risk measure of the robust allocation and of the deterministic optimum, in sample
+    and out of sample, and the value of the stochastic solution (VSS, out of sample)."""
+    from ..runs import risk_value
+
+    kind, _, level = res.solver["risk"].partition(":")
+    level = float(level) if level else None
+    specs = res.prepared.specs
+    value = lambda d: risk_value(d, kind, level, specs)  # noqa: E731
+    rob_in, det_in = value(res.in_sample.distribution), value(res.in_sample_deterministic)
+    rob_out, det_out = value(res.out_of_sample["robust"]), value(res.out_of_sample["deterministic"])
+    higher = kind == "chance"
+    vss = (rob_out - det_out) if higher else (det_out - rob_out)
+    return {
+        "measure": MEASURES[kind].format(level=level),
+        "better": "higher" if higher else "lower",
+        "robust_in_sample": rob_in,
+        "robust_out_of_sample": rob_out,
+        "deterministic_in_sample": det_in,
+        "deterministic_out_of_sample": det_out,
+        "value_of_stochastic_solution": vss,
+        "robust_better_out_of_sample": vss > 0,
+        "out_of_sample_futures": res.oos_samples,
+        "out_of_sample_seed": res.oos_seed,
+        "objective_mean": float(res.in_sample.distribution.loss.mean()),
+        "objective_out_of_sample_mean": float(res.out_of_sample["robust"].loss.mean()),
+    }
+
+
+def robust_record(res, out=None) -> dict:
+    """Everything ``optimise --robust`` shows; ``["solver"]`` is ``solver.json``."""
+    a = res.prepared.arrays
+    summary = robust_summary(res)
+    solver = {**res.solver, "out_of_sample": summary}
+    return {
+        "status": res.status,
+        "robust": summary,
+        "allocation": frame_records(tables.allocation_frame(res.opt.grant, a)),
+        "targets": frame_records(tables.targets_frame(res.opt.ledger, a.years)),
+        "probabilities": frame_records(tables.probabilities_frame(res.in_sample)),
+        "out_of_sample": frame_records(tables.out_of_sample_frame(res)),
+        "solver": solver,
+        "out": None if out is None else str(out),
+    }

@@ -414,3 +414,40 @@ def sensitivity_ranking(res) -> list[dict]:
             }
         )
     return out
+
+
+# --------------------------------------------------------------------------- robust
+
+OUT_OF_SAMPLE_COLUMNS = [
+    "target",
+    "name",
+    "year",
+    "p_met_in_sample",
+    "p_met_out_of_sample",
+    "p_met_deterministic_in_sample",
+    "p_met_deterministic_out_of_sample",
+    "p_met_no_fund_out_of_sample",
+]
+
+
+def out_of_sample_frame(res) -> pd.DataFrame:
+    """Per target: P(met) of the robust allocation on the futures it was chosen on and on fresh
+    ones, beside the deterministic optimum's on the same futures (the value of the stochastic
+    solution, target by target)."""
+    years = res.prepared.arrays.years
+    rob, det = res.out_of_sample["robust"], res.out_of_sample["deterministic"]
+    rows = []
+    for j, spec in enumerate(res.prepared.specs):
+        rows.append(
+            {
+                "target": spec.id,
+                "name": spec.name,
+                "year": int(years[spec.t]),
+                "p_met_in_sample": float(res.in_sample.distribution.p_met[j]),
+                "p_met_out_of_sample": float(rob.p_met[j]),
+                "p_met_deterministic_in_sample": float(res.in_sample_deterministic.p_met[j]),
+                "p_met_deterministic_out_of_sample": float(det.p_met[j]),
+                "p_met_no_fund_out_of_sample": float(rob.p_met_no_fund[j]),
+            }
+        )
+    return pd.DataFrame(rows, columns=OUT_OF_SAMPLE_COLUMNS)
