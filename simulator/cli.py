@@ -380,7 +380,7 @@ def _optimise_robust(
         echo_json(records.robust_record(res, out))
     else:
         click.echo(console.robust_text(res, out, console.screen_for()))
-    if res.status == "time_limit":
+    if res.status in ("time_limit", "gap"):
         sys.exit(4)
 
 

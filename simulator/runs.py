@@ -662,7 +662,7 @@ def optimise_robust(
     }
     hm, sol = opt.highs, opt.solution
     solver = {
-        "status": sol.status,
+        "status": opt.status,
         "risk": risk,
         "samples": samples,
         "seed": seed,
@@ -678,6 +678,9 @@ def optimise_robust(
         "n_nonzeros": hm.n_nonzeros,
         "is_mip": hm.is_mip,
         "mip_gap": sol.mip_gap,
+        "bound": opt.bound,
+        "gap": opt.gap,
+        "trimmed": opt.trimmed,
         "leverage_regimes": opt.problem.leverage.tolist(),
         "lag_regimes": opt.problem.delays.tolist(),
         "not_in_robust_objective": opt.problem.left_out,

@@ -17,6 +17,7 @@ import numpy as np
 from ..core.projection import Projection, project
 from ..core.response import effective_investment, mobilised_investment
 from ..core.targets import Ledger, TargetSpec, ledger
+from ..errors import SolverStopped
 from ..scenario.arrays import ScenarioArrays
 from ..uncertainty.montecarlo import cvar
 from ..uncertainty.sampling import future
@@ -31,6 +32,8 @@ from .optimise import (
     out_of_order,
     paused_gc,
     predicted_revenue,
+    spending_is_forced,
+    trim,
 )
 from .optimise import optimise as optimise_deterministic
 from .problem import build_problem
@@ -53,9 +56,22 @@ class RobustOptimised:
     checks: list[str]
     timings: dict = field(default_factory=dict)
 
+    bound: float | None = None  # a proven bound on the risk measure when not optimal
+    trimmed: bool = False
+
     @property
     def status(self) -> str:
-        return self.solution.status
+        """``optimal``, ``time_limit`` (a MIP stopped), or ``gap``: the relaxed optimum filled a
+        pipeline out of order where the exact problem is a MIP too large to solve here; its
+        grants were trimmed to what the scenario's pipeline counts (every rule holds) and the
+        relaxed optimum bounds the best possible value (:attr:`bound`)."""
+        return "gap" if self.trimmed else self.solution.status
+
+    @property
+    def gap(self) -> float | None:
+        if self.bound is None:
+            return None
+        return abs(self.measure - self.bound) / max(1e-12, abs(self.measure))
 
     @property
     def loss(self) -> np.ndarray:
@@ -95,15 +111,43 @@ def optimise_robust(
         f = future(spec, a.n_clusters, a.n_years, seed, 0, samples)
         rp = build_robust(base, specs, f)
     timings = {"build_seconds": time.perf_counter() - clock}
-    hm, sol = _solve(rp, risk, level, False, time_limit, log, timings)
-    if _out_of_order(rp, hm, sol):  # a limit or a hard target: fill it in order by binaries
-        left = None if time_limit is None else max(time_limit - sum(timings.values()), 1.0)
-        hm, sol = _solve(rp, risk, level, True, left, log, timings)
+    deadline = None if time_limit is None else clock + time_limit
+    relaxed = _solve(rp, risk, level, None, time_limit, log, timings)
+    hm, sol = relaxed
+    cells = np.zeros((0, 2), int), np.zeros((0, 3), int)
+    for _ in range(ORDER_ROUNDS):
+        wrong = _out_of_order(rp, hm, sol)
+        if not (len(wrong[0]) or len(wrong[1])):
+            break
+        # fill those cells in order by binaries (and keep the earlier rounds' cells)
+        cells = tuple(
+            np.unique(np.concatenate([c, w]), axis=0) for c, w in zip(cells, wrong, strict=True)
+        )
+        n_binary = (len(cells[0]) + len(cells[1])) * max(1, rp.base.arrays.pipeline_widths.shape[1])
+        left = None if deadline is None else deadline - time.perf_counter()
+        if n_binary > MAX_ORDER_BINARIES or (left is not None and left < 1.0):
+            break
+        budget = ORDER_SECONDS if left is None else min(left, ORDER_SECONDS)
+        hm, sol = _solve(rp, risk, level, cells, budget, log, timings)
+        if sol.status != "optimal":
+            break
     try:
+        if any(len(w) for w in _out_of_order(rp, hm, sol)) or sol.status != "optimal":
+            return _finish_trimmed(rp, *relaxed, risk, level, timings)
         return _finish(rp, hm, sol, risk, level, timings)
     except AuditError as exc:
         exc.save_model = lambda path: hm.write(str(path))
         raise
+
+
+#: the most binaries (cells × segments) the ordering MIP may add, and the seconds it may take,
+#: before the relaxed optimum is trimmed instead (a feasible allocation with a proven gap)
+MAX_ORDER_BINARIES = 400
+ORDER_SECONDS = 20.0
+
+
+#: rounds of ordering the cells a relaxed solve filled out of order (each a MIP on more cells)
+ORDER_ROUNDS = 4
 
 
 def _solve(rp, risk, level, ordered, time_limit, log, timings):
@@ -133,17 +177,57 @@ def _tolerance(rp: RobustProblem, grant: np.ndarray) -> float:
     return MIP_ORDER_TOLERANCE * max(1.0, float(raw.max(initial=0.0)) * rp.leverage.max())
 
 
-def _out_of_order(rp: RobustProblem, hm: HighsModel, sol: Solution) -> bool:
-    """Was any pipeline — the scenario's or a regime's — filled out of order?"""
+def _out_of_order(rp: RobustProblem, hm: HighsModel, sol: Solution):
+    """Cells filled out of order: ((k, 2) (cluster, year) positions of the scenario's pipeline,
+    (k, 3) (regime, cluster, year) positions of the regimes')."""
     pr = rp.base
     grant = grant_from(sol, hm, pr)
     raw = mobilised_investment(grant, pr.arrays)
+    tol = _tolerance(rp, grant)
     exact = np.stack([effective_investment(lam * raw, pr.arrays) for lam in rp.leverage])
-    if np.any(exact - regime_effective(rp, sol, hm) > _tolerance(rp, grant)):
-        return True
-    return bool(
-        out_of_order(grant, effective_from(sol, hm, pr), pr.arrays, _tolerance(rp, grant)).any()
-    )
+    gap = exact - regime_effective(rp, sol, hm)
+    regime = gap[:, pr.clusters][:, :, pr.years] > tol
+    det = out_of_order(grant, effective_from(sol, hm, pr), pr.arrays, tol)
+    return np.argwhere(det[pr.clusters][:, pr.years]), np.argwhere(regime)
+
+
+def _finish_trimmed(rp, hm, sol, risk, level, timings) -> RobustOptimised:
+    """The relaxed optimum made exact: grants trimmed where the scenario's pipeline was filled
+    out of order (so the limits and hard targets hold on the projection), every future projected
+    from the trimmed grants; the relaxed value is a bound (the relaxation contains the trimmed
+    allocation with its exact pipelines)."""
+    pr = rp.base
+    a = pr.arrays
+    if spending_is_forced(a):  # trimming would leave money unspent that must be spent
+        raise SolverStopped(
+            "the robust model needs its pipelines filled in order (a MIP) under forced spending, "
+            "and it did not solve in time: raise --time-limit or lower --robust"
+        )
+    grant = grant_from(sol, hm, pr)
+    u = effective_from(sol, hm, pr)
+    grant = trim(grant, u, a, out_of_order(grant, u, a, _tolerance(rp, grant)))
+    specs = [d.spec for d in pr.targets]
+    p = project(a, grant)
+    checks = audit(a, grant, p, p.primary["revenue"][0])
+    checks.append("relaxed optimum trimmed to the scenario's pipeline; bound from the relaxation")
+    result = RobustOptimised(
+        rp, risk, level, grant, p, ledger(p, specs, pr.reference), _sampled(rp, grant),
+        sol, hm, checks, timings,
+    )  # fmt: skip
+    result.bound = sol.aim_values[0] if sol.aim_values else sol.objective
+    result.trimmed = True
+    better = result.measure >= result.bound - 1e-9 if risk != "chance" else True
+    if not better:
+        raise AuditError("the trimmed allocation beats the relaxation that contains it")
+    return result
+
+
+def _sampled(rp: RobustProblem, grant: np.ndarray) -> np.ndarray:
+    """(robust targets, n) shortfalls of ``grant`` in every future, from the projection."""
+    specs = [d.spec for d in rp.base.targets]
+    led = ledger(project(rp.base.arrays, grant, future=rp.future), specs, rp.reference)
+    rows = [t.index for t in rp.targets]
+    return np.where(led.met[rows], 0.0, np.nan_to_num(led.shortfall[rows]))
 
 
 def regime_effective(rp: RobustProblem, sol: Solution, hm: HighsModel) -> np.ndarray:
@@ -172,10 +256,7 @@ def _finish(rp, hm, sol, risk, level, timings) -> RobustOptimised:
     det = ledger(p, specs, pr.reference)
     checks = audit(a, grant, p, predicted_revenue(effective_from(sol, hm, pr), pr))
     # every future, projected: the shortfalls the model optimised
-    sampled = project(a, grant, future=rp.future)
-    led = ledger(sampled, specs, rp.reference)
-    rows = [t.index for t in rp.targets]
-    short = np.where(led.met[rows], 0.0, np.nan_to_num(led.shortfall[rows]))
+    short = _sampled(rp, grant)
     model_short = shortfalls(rp, effects(rp, exact))
     if not np.allclose(model_short, short, rtol=1e-6, atol=1e-7):
         raise AuditError("the robust rows differ from the projection in some future")

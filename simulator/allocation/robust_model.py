@@ -57,18 +57,22 @@ def parse_risk(text: str) -> tuple[str, float | None]:
 
 
 def build_robust_model(
-    rp: RobustProblem, risk: str, level: float | None, *, ordered: bool = False
+    rp: RobustProblem,
+    risk: str,
+    level: float | None,
+    *,
+    ordered: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pyo.ConcreteModel:
-    """``ordered``: every pipeline (the scenario's and each regime's) fills in order by
-    binaries, for when the relaxed model filled one out of order — where more investment would
-    break a limit or lower a ratio target, the relaxation would otherwise count less
-    investment than the grants mobilise."""
-    m = build_model(rp.base, "shortfall", ordered_pipeline=ordered)
+    """``ordered``: (cells of the scenario's pipeline (k, 2) as (cluster, year) positions, cells
+    of the regimes' (k, 3) as (regime, cluster, year)) that must fill in order, by binaries —
+    the cells the relaxed model filled out of order, where more investment would break a limit
+    or lower a ratio target and the relaxation would count less than the grants mobilise."""
+    m = build_model(rp.base, "shortfall")
     m.del_component(m.weighted_shortfall)
     m.rp = rp
     _regimes(m, rp)
-    if ordered:
-        _regime_order(m, rp)
+    if ordered is not None:
+        _order_cells(m, rp, *ordered)
     _effects(m, rp)
     _future_targets(m, rp)
     aims = {"expected": ["expected_shortfall"], "cvar": ["cvar_shortfall", "expected_shortfall"]}
@@ -106,31 +110,49 @@ def _regimes(m, rp: RobustProblem) -> None:
     add_rows(m, "regime_effect", keys, [eff, beta], 0.0, 0.0)
 
 
-def _regime_order(m, rp: RobustProblem) -> None:
-    r"""Each regime's segments fill in order (as ``segment_full``/``segment_next``)::
+def _order_cells(m, rp: RobustProblem, cells: np.ndarray, regime_cells: np.ndarray) -> None:
+    r"""Segments fill in order in the given cells (as the deterministic ``segment_full`` /
+    ``segment_next``), for the scenario's pipeline and for the regimes'::
 
-    regime_segment_full[r,c,t,m]:  v_rfill[r,c,t,m] ≥ w[c,m]·v_rfull[r,c,t,m]
-    regime_segment_next[r,c,t,m]:  v_rfill[r,c,t,m+1] ≤ W̄_r[c,m+1]·v_rfull[r,c,t,m]
+    cell_segment_full[c,t,m]:   v_fill[c,t,m] ≥ w[c,m]·v_cfull[k,m]
+    cell_segment_next[c,t,m]:   v_fill[c,t,m+1] ≤ W̄[c,m+1]·v_cfull[k,m]
+    regime_segment_full[r,c,t,m], regime_segment_next[r,c,t,m]: the same on v_rfill
+
+    W̄ is the next segment's width, or for the open-ended last one the most investment the
+    cell can mobilise (its largest share of the budget at the best use's leverage, × λ_r).
     """
     a = rp.base.arrays
     _, widths, _ = pipeline_segments(a)
     cl = rp.base.clusters
-    nr, nc, nt, np_ = len(rp.leverage), len(m.C), len(m.T), len(m.P)
-    if np_ == 0:
+    n_p = len(m.P)
+    if n_p == 0:
         return
-    add_var(m, "v_rfull", (m.R, m.C, m.T, m.P), (nr, nc, nt, np_), pyo.Binary)
     most = a.leverage * a.category_factor.max() * np.minimum(a.share_max, 1.0) * m.budget_ceiling
     w = widths[cl]
-    r, i, s, p = grid(nr, nc, nt, np_)
-    nxt = w[i, p + 1]
-    cap = np.where(np.isinf(nxt), np.maximum(rp.leverage[r] * most[cl][i], 1e-9), nxt)
-    row = np.arange(len(i))
-    keys = [(q, c, t, k) for q in range(nr) for c in m.cid for t in m.year for k in m.P]
-    full = at(m, "v_rfull", r, i, s, p)
-    this = (row, at(m, "v_rfill", r, i, s, p), np.ones(len(i)))
-    add_rows(m, "regime_segment_full", keys, [this, (row, full, -w[i, p])], 0.0, INF)
-    after = (row, at(m, "v_rfill", r, i, s, p + 1), np.ones(len(i)))
-    add_rows(m, "regime_segment_next", keys, [after, (row, full, -cap)], -INF, 0.0)
+    for name, var, cells_, lam in (
+        ("cell", "v_fill", np.asarray(cells, int).reshape(-1, 2), None),
+        ("regime", "v_rfill", np.asarray(regime_cells, int).reshape(-1, 3), rp.leverage),
+    ):
+        k = len(cells_)
+        if k == 0:
+            continue
+        binary = f"v_{name}_full"
+        add_var(m, binary, (range(k), m.P), (k, n_p), pyo.Binary)
+        kk, p = grid(k, n_p)
+        cell = cells_[kk]
+        r = cell[:, 0] if lam is not None else None
+        i, s = (cell[:, 1], cell[:, 2]) if lam is not None else (cell[:, 0], cell[:, 1])
+        scale = 1.0 if lam is None else lam[r]
+        nxt = w[i, p + 1]
+        cap = np.where(np.isinf(nxt), np.maximum(scale * most[cl][i], 1e-9), nxt)
+        row = np.arange(len(kk))
+        keys = [(*map(int, c), int(q)) for c, q in zip(cell, p, strict=True)]
+        full = at(m, binary, kk, p)
+        seg = (r, i, s) if lam is not None else (i, s)
+        this = (row, at(m, var, *seg, p), np.ones(len(kk)))
+        add_rows(m, f"{name}_segment_full", keys, [this, (row, full, -w[i, p])], 0.0, INF)
+        after = (row, at(m, var, *seg, p + 1), np.ones(len(kk)))
+        add_rows(m, f"{name}_segment_next", keys, [after, (row, full, -cap)], -INF, 0.0)
 
 
 def _effects(m, rp: RobustProblem) -> None:

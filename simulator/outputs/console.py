@@ -705,6 +705,15 @@ def robust_text(res, out, screen: Screen = PLAIN) -> str:
         f" there. Out of sample the robust allocation is {verdict} (value of the stochastic "
         f"solution {s['value_of_stochastic_solution']:+.4f})."
     )
+    if res.status == "gap":
+        lines.append(
+            f"NOT PROVEN OPTIMAL: a limit made the relaxed model fill pipelines out of order and "
+            f"the exact model (a MIP) was too large; the grants were trimmed so every rule holds, "
+            f"and no allocation can do better than {res.opt.bound:.4f} in sample "
+            f"(gap {res.opt.gap:.2%})"
+        )
+    elif res.status == "time_limit":
+        lines.append("STOPPED by the time limit: the best allocation found is shown")
     if res.solver["not_in_robust_objective"]:
         lines.append(
             "counts of clusters are evaluated but not optimised under uncertainty: "
