@@ -117,7 +117,8 @@ def solver_options(f):
 
 
 def report_option(f):
-    """--report: also write report.html into the run folder (optimise, compare, sweep)."""
+    """--report: also write report.html into the run folder (optimise, compare, sweep,
+    uncertain)."""
     return click.option(
         "--report",
         "with_report",
@@ -463,7 +464,31 @@ def compare(file, what_ifs, sets, out, as_json, objective, time_limit, allocatio
     help="Annual budget values (fund's unit), applied to every fund year.",
 )
 @report_option
-def sweep(file, what_ifs, sets, out, as_json, objective, time_limit, budget_spec, with_report):
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Also evaluate each budget's allocation over N sampled futures: P(met) against the "
+    "budget, and the budget each target needs to be met in 50/80/95% of them.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the futures.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Local processes.")
+@click.option("--scheduler", default=None, metavar="ADDRESS", help="A dask.distributed cluster.")
+def sweep(
+    file,
+    what_ifs,
+    sets,
+    out,
+    as_json,
+    objective,
+    time_limit,
+    budget_spec,
+    with_report,
+    samples,
+    seed,
+    workers,
+    scheduler,
+):
     """Re-optimise over a range of annual budgets on one persistent model."""
     from . import runs
     from .outputs import console, files, records
@@ -478,6 +503,10 @@ def sweep(file, what_ifs, sets, out, as_json, objective, time_limit, budget_spec
             time_limit=time_limit,
             progress=lambda i: meter.advance(),
             on_length=meter.start,
+            samples=samples,
+            seed=seed,
+            workers=workers,
+            scheduler=scheduler,
         )
     out = out or files.default_out(res.prepared.loaded, "sweep", objective)
     if with_report:
@@ -491,6 +520,8 @@ def sweep(file, what_ifs, sets, out, as_json, objective, time_limit, budget_spec
         return
     summary, _ = records.sweep_frames(res)
     click.echo(console.sweep_text(res, summary, out, console.screen_for()))
+    if res.certainty:
+        click.echo(console.certainty_text(res, console.screen_for()))
 
 
 # --------------------------------------------------------------------------- report
@@ -633,8 +664,20 @@ def sampling_options(f):
     show_default=True,
     help="Seconds for the solve of --allocation optimised.",
 )
+@report_option
 def uncertain(
-    file, what_ifs, sets, out, as_json, samples, seed, workers, scheduler, allocation, time_limit
+    file,
+    what_ifs,
+    sets,
+    out,
+    as_json,
+    samples,
+    seed,
+    workers,
+    scheduler,
+    allocation,
+    time_limit,
+    with_report,
 ):
     """P(target met) without the fund and with an allocation, over sampled futures."""
     from . import runs
@@ -655,7 +698,12 @@ def uncertain(
             on_length=meter.start,
         )
     out = out or files.default_out(res.prepared.loaded, "uncertain")
-    files.write_uncertain(out, res)
+    if with_report:
+        from .outputs.report import from_uncertain
+
+        files.write_uncertain(out, res, _page(from_uncertain, res))
+    else:
+        files.write_uncertain(out, res)
     if as_json:
         echo_json(records.uncertain_record(res, out))
         return

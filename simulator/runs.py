@@ -254,6 +254,11 @@ class SweepResult:
     prepared: Prepared
     objective: str
     points: list  # allocation.sweep.SweepPoint
+    #: with --samples: each point's optimised allocation over the same sampled futures
+    #: (common random numbers), budget [亿元/yr] → Distribution; the seed and number of futures
+    certainty: dict | None = None
+    samples: int | None = None
+    seed: int | None = None
 
 
 def sweep(
@@ -266,6 +271,10 @@ def sweep(
     time_limit=None,
     progress: Callable[[int], None] | None = None,
     on_length: Callable[[int], None] | None = None,
+    samples: int | None = None,
+    seed: int = 0,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> SweepResult:
     from .allocation.optimise import optimise as solve
     from .allocation.optimise import spending_is_forced
@@ -308,7 +317,13 @@ def sweep(
             time_limit=time_limit,
         )
     points = list(run_sweep(opt, values, progress=progress))
-    return SweepResult(prep, objective, points)
+    if not samples:
+        return SweepResult(prep, objective, points)
+    mc = {"samples": samples, "seed": seed, "workers": workers, "scheduler": scheduler}
+    certainty = {
+        p.budget: monte_carlo(prep, p.result.grant, **mc)[0] for p in points if p.result is not None
+    }
+    return SweepResult(prep, objective, points, certainty, samples, seed)
 
 
 # --------------------------------------------------------------------------- report

@@ -263,3 +263,31 @@ def test_json_is_one_document_with_the_objective_distribution(tmp_path):
 def test_tiny_scenario_compiles_without_a_block():
     s, _, _ = compiled(raw())
     assert compile_spec(s.uncertainty).is_deterministic
+
+
+def test_sweep_samples_gives_the_cost_of_certainty_read_off_its_own_probabilities(tmp_path):
+    r = cli(
+        "sweep", CIXI, "--budget", "0:4:2", "--samples", 200, "--seed", 1, "--out", tmp_path / "s"
+    )
+    assert r.returncode == 0, r.stderr
+    assert "cost of certainty" in r.stdout
+    probs = rows(tmp_path / "s" / "sweep_probabilities.csv")
+    cert = {x["target"]: x for x in rows(tmp_path / "s" / "certainty.csv")}
+    budgets = sorted({float(x["budget"]) for x in probs})
+    assert budgets == [0.0, 2.0, 4.0]
+    for target, c in cert.items():
+        p = {float(x["budget"]): float(x["p_met"]) for x in probs if x["target"] == target}
+        for level in (50, 80, 95):
+            first = next((b for b in budgets if p[b] >= level / 100 - 1e-12), None)
+            got = c[f"budget_p{level}"]
+            assert (got == "" and first is None) or float(got) == first, (target, level)
+        # the futures are the same at every budget: P without the fund does not move
+        no_fund = {x["p_met_no_fund"] for x in probs if x["target"] == target}
+        assert len(no_fund) == 1
+
+
+def test_uncertain_report_is_written_with_the_probabilities(tmp_path):
+    r = cli("uncertain", CIXI, "--samples", 100, "--report", "--out", tmp_path / "u")
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "u" / "report.html").read_text(encoding="utf-8")
+    assert "<svg" in html and "P(met)" in html

@@ -726,3 +726,29 @@ def robust_text(res, out, screen: Screen = PLAIN) -> str:
         f"{t['n_constraints']} constraints, {t['n_nonzeros']} nonzeros). Results in {out}/"
     )
     return "\n".join(lines)
+
+
+def certainty_text(res, screen: Screen = PLAIN) -> str:
+    """The cost of certainty: the least swept budget at which each target is met in at least
+    50 %, 80 % and 95 % of the sampled futures."""
+    df = tables.certainty_frame(res)
+    unit = res.prepared.arrays.fund_unit
+    names = [_name(n, t) for n, t in zip(df.name, df.target, strict=True)]
+    cols = [Col("target")] + ([Col("name", limit=NAME_WIDTH)] if any(names) else [])
+    cols += [Col("P no fund", True), Col("P at top", True)]
+    cols += [Col(f"{unit}/yr for {p}%", True) for p in (50, 80, 95)]
+    body = []
+    for i, r in enumerate(df.itertuples()):
+        row = [r.target] + ([names[i]] if any(names) else [])
+        row += [_percent(r.p_met_no_fund), _percent(r.p_met_at_largest_budget)]
+        row += [
+            "beyond" if np.isnan(v) else format_number(v)
+            for v in (r.budget_p50, r.budget_p80, r.budget_p95)
+        ]
+        body.append(row)
+    head = (
+        f"the cost of certainty over {res.samples} sampled futures (seed {res.seed}): the least "
+        f"swept budget at which the optimised allocation meets each target in 50/80/95% of them "
+        f'("beyond": not within the sweep)'
+    )
+    return "\n".join([head, grid(cols, body, screen)])

@@ -199,6 +199,9 @@ def write_sweep(
     with atomic_dir(out) as tmp:
         write_csv(tmp / "sweep.csv", summary)
         write_csv(tmp / "sweep_allocations.csv", long)
+        if res.certainty:  # --samples: P(met) against the budget, and the cost of certainty
+            write_csv(tmp / "sweep_probabilities.csv", tables.sweep_probabilities_frame(res))
+            write_csv(tmp / "certainty.csv", tables.certainty_frame(res))
         settings = {"command": "sweep", "objective": res.objective, "budget": budget_spec}
         write_scenario_record(tmp, res.prepared.loaded, settings, {})
         if extra is not None:

@@ -137,11 +137,15 @@ def sweep_frames(res) -> tuple[pd.DataFrame, pd.DataFrame]:
 def sweep_record(res, out) -> dict:
     summary, _ = sweep_frames(res)
     keep = [c for c in summary.columns if not (":" in c and not c.startswith("met:"))]
-    return {
+    record = {
         "objective_name": res.objective,
         "points": frame_records(summary[keep]),
         "out": str(out),
     }
+    if res.certainty:
+        record["samples"], record["seed"] = res.samples, res.seed
+        record["certainty"] = frame_records(tables.certainty_frame(res))
+    return record
 
 
 def uncertain_record(res, out=None) -> dict:

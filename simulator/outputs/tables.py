@@ -451,3 +451,57 @@ def out_of_sample_frame(res) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=OUT_OF_SAMPLE_COLUMNS)
+
+
+# --------------------------------------------------------------------------- cost of certainty
+
+#: the P(met) levels whose least budget ``sweep --samples`` reports
+CERTAINTY_LEVELS = (0.5, 0.8, 0.95)
+
+
+def sweep_probabilities_frame(res) -> pd.DataFrame:
+    """``budget, target, name, year, p_met, p_met_no_fund``: each swept budget's optimised
+    allocation over the same sampled futures (budget in the fund's unit per year)."""
+    years = res.prepared.arrays.years
+    money = res.prepared.arrays.fund_unit_factor
+    rows = []
+    for budget, d in sorted(res.certainty.items()):
+        for j, spec in enumerate(res.prepared.specs):
+            rows.append(
+                {
+                    "budget": budget / money,
+                    "target": spec.id,
+                    "name": spec.name,
+                    "year": int(years[spec.t]),
+                    "p_met": float(d.p_met[j]),
+                    "p_met_no_fund": float(d.p_met_no_fund[j]),
+                }
+            )
+    cols = ["budget", "target", "name", "year", "p_met", "p_met_no_fund"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def certainty_frame(res) -> pd.DataFrame:
+    """Per target: P(met) without the fund and at the largest swept budget, and the least swept
+    budget at which the optimised allocation meets it in at least 50 %, 80 % and 95 % of the
+    futures (empty when no swept budget does) — the cost of certainty, to the sweep's step."""
+    years = res.prepared.arrays.years
+    money = res.prepared.arrays.fund_unit_factor
+    budgets = sorted(res.certainty)
+    p = np.array([res.certainty[b].p_met for b in budgets])  # (budgets, targets)
+    rows = []
+    for j, spec in enumerate(res.prepared.specs):
+        row = {
+            "target": spec.id,
+            "name": spec.name,
+            "year": int(years[spec.t]),
+            "p_met_no_fund": float(res.certainty[budgets[0]].p_met_no_fund[j]),
+            "p_met_at_largest_budget": float(p[-1, j]),
+        }
+        for level in CERTAINTY_LEVELS:
+            reached = np.flatnonzero(p[:, j] >= level - 1e-12)
+            row[f"budget_p{round(100 * level)}"] = (
+                budgets[reached[0]] / money if len(reached) else np.nan
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
