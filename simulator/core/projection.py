@@ -25,7 +25,7 @@ Every extensive indicator is a factor times a primary flow (:mod:`simulator.indi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -47,6 +47,9 @@ class Projection:
     grant: np.ndarray  # (c, t, k) [亿元]
     mobilised: np.ndarray  # (c, t), or (n, c, t) with a future: before diminishing returns [亿元]
     effective: np.ndarray  # (c, t), or (n, c, t) with a future: effective mobilised [亿元]
+    #: scope sums already computed: (indicator, members) → (n, t), read-only (a projection
+    #: never changes, so a sum is computed once however many targets and limits read it)
+    sums: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_samples(self) -> int:
@@ -194,7 +197,14 @@ def cluster_values(p: Projection, indicator: str) -> np.ndarray:
 def scope_values(p: Projection, indicator: str, members: np.ndarray) -> np.ndarray:
     """(n, t) values of ``indicator`` over the clusters ``members`` (sums; ratios of sums)."""
     if indicator in indicators.EXTENSIVE:
-        return cluster_values(p, indicator)[:, members, :].sum(axis=1)
+        key = (indicator, np.asarray(members).tobytes())
+        if key not in p.sums:
+            e = indicators.EXTENSIVE[indicator]
+            base = p.primary[e.primary][:, members, :]
+            values = base if e.factor is None else p.factor[e.factor][:, members, :] * base
+            p.sums[key] = values.sum(axis=1)
+            p.sums[key].flags.writeable = False
+        return p.sums[key]
     if indicator in indicators.CHANGES:
         level = scope_values(p, indicators.CHANGES[indicator].base, members)
         out = np.full_like(level, np.nan)

@@ -250,12 +250,19 @@ def _paths(p: Projection, spec: TargetSpec) -> tuple[np.ndarray, np.ndarray | No
     return values_at(p, spec), None
 
 
-def ledger(p: Projection, specs: list[TargetSpec], reference: Projection | None = None) -> Ledger:
+def ledger(
+    p: Projection,
+    specs: list[TargetSpec],
+    reference: Projection | None = None,
+    *,
+    first_met: bool = True,
+) -> Ledger:
     """Evaluate every target on projection ``p``.
 
     ``reference`` is the no-fund projection that fixes the denominators D⁰ of ratio targets'
     relative shortfalls (defaults to ``p`` itself). The scope values are read per target; the
-    rest is vectorised over targets × samples × years.
+    rest is vectorised over targets × samples × years. ``first_met=False`` skips the year each
+    target is first met (−1 everywhere), which Monte Carlo runs do not read.
     """
     reference = reference or p
     n, nt, nj = p.n_samples, len(p.years), len(specs)
@@ -286,10 +293,13 @@ def ledger(p: Projection, specs: list[TargetSpec], reference: Projection | None 
     proj = path[np.arange(nj), :, t] if nj else base
     met = _meets(proj, req, sense)
     smet = _meets(proj, sreq, sense)
-    years = np.arange(nt)
-    in_window = (years >= first_t[:, None]) & (years <= t[:, None])  # (j, t)
-    window = _meets(path, req[:, :, None], sense[:, :, None]) & in_window[:, None, :]
-    first = np.where(window.any(axis=2), window.argmax(axis=2), -1)
+    if first_met:
+        years = np.arange(nt)
+        in_window = (years >= first_t[:, None]) & (years <= t[:, None])  # (j, t)
+        window = _meets(path, req[:, :, None], sense[:, :, None]) & in_window[:, None, :]
+        first = np.where(window.any(axis=2), window.argmax(axis=2), -1)
+    else:
+        first = np.full((nj, n), -1)
     short = _shortfall(specs, proj, req, sense, den, den0)
     short = np.where(met, 0.0, short)
     for j, spec in enumerate(specs):

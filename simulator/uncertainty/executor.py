@@ -21,19 +21,50 @@ class Serial:
         return list(map(fn, *iterables))
 
 
+#: the job a worker process was started with (set in the worker by :func:`_install`)
+_SHARED = None
+
+
+def _install(job) -> None:
+    global _SHARED
+    _SHARED = job
+
+
+def _call_shared(fn: Callable, *args):
+    return fn(_SHARED, *args)
+
+
 class Pool:
-    """Local worker processes (fork where the platform has it: the modules are loaded once)."""
+    """Local worker processes (fork where the platform has it: the modules are loaded once).
+    When every task shares one job (a Monte Carlo run), the workers are started with it, so
+    each task sends only its sample range."""
 
     def __init__(self, workers: int):
         methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else None)
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        self._context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        self._workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._job = None
 
-    def map(self, fn: Callable, *iterables) -> list:
-        return list(self._pool.map(fn, *iterables))
+    def _start(self, job=None) -> ProcessPoolExecutor:
+        if self._pool is None or job is not self._job:
+            self.close()
+            init = {} if job is None else {"initializer": _install, "initargs": (job,)}
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=self._context, **init)
+            self._job = job
+        return self._pool
+
+    def map(self, fn: Callable, first, *iterables) -> list:
+        first = list(first)
+        if first and all(x is first[0] for x in first):
+            pool = self._start(first[0])
+            return list(pool.map(_call_shared, [fn] * len(first), *iterables))
+        return list(self._start().map(fn, first, *iterables))
 
     def close(self) -> None:
-        self._pool.shutdown()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
 
 class Dask:

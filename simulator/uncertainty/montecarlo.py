@@ -31,8 +31,10 @@ from ..scenario.arrays import ScenarioArrays
 from .sampling import future
 from .spec import UncertaintySpec
 
-#: cluster-year cells of one batch (per projected array: 8 MiB of float64)
+#: cluster-year cells of one batch (per projected array: 8 MiB of float64), and the most
+#: futures in one (so that a large run of a small scenario still splits across workers)
 BATCH_CELLS = 2**20
+BATCH_SAMPLES = 8192
 #: values kept for quantiles (targets + fan rows × futures): 160 MB of float64 at most
 KEEP_VALUES = 20_000_000
 
@@ -82,7 +84,7 @@ def fan_keys(specs: list[TargetSpec]) -> list[FanKey]:
 
 def batches(samples: int, a: ScenarioArrays) -> list[tuple[int, int]]:
     """[start, stop) of every batch: a size from the scenario's cells alone."""
-    size = max(1, BATCH_CELLS // (a.n_clusters * a.n_years))
+    size = max(1, min(BATCH_SAMPLES, BATCH_CELLS // (a.n_clusters * a.n_years)))
     return [(s, min(s + size, samples)) for s in range(0, samples, size)]
 
 
@@ -100,12 +102,12 @@ def run_batch(job: Job, start: int, stop: int) -> Batch:
     a = job.arrays
     f = future(job.spec, a.n_clusters, a.n_years, job.seed, start, stop)
     reference = project(a, None, future=f)
-    led0 = ledger(reference, job.specs)
+    led0 = ledger(reference, job.specs, first_met=False)
     if job.grant is None:
         p, led = reference, led0
     else:
         p = project(a, job.grant, future=f)
-        led = ledger(p, job.specs, reference)
+        led = ledger(p, job.specs, reference, first_met=False)
     m = max(0, min(stop, job.keep) - start)
     nt = a.n_years
     fan = np.empty((len(job.fan), m, nt))

@@ -151,7 +151,8 @@ def from_latent(
     ``cluster`` (n, c·(1 + plan years + base levels)), laid out as :func:`latent` draws them."""
     n, c, tp = macro.shape[0], n_clusters, n_years - 1
     k = len(COPULA_DRIVERS)
-    z = macro[:, :k] @ spec.copula_factor.T  # the Gaussian copula
+    # the Gaussian copula (einsum: no multithreaded BLAS call for a k × k product)
+    z = np.einsum("nk,jk->nj", macro[:, :k], spec.copula_factor)
     driver = {name: z[:, i] for i, name in enumerate(COPULA_DRIVERS)}
 
     year = shock(ar1(macro[:, k:], spec.year_ar1), spec.year)  # (n, tp)
