@@ -66,3 +66,37 @@ def test_readme_quick_start_has_two_commands_and_ci_runs_the_test_command():
     assert "simulator optimise scenarios/" in commands[0]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert commands[1].strip() in ci.splitlines()
+
+
+def test_every_robust_family_is_documented():
+    """The robust model's families and aims, for each risk measure and with ordered cells,
+    are named on docs/uncertainty.md, and its docstring equations are there verbatim."""
+    import numpy as np
+    import pyomo.environ as pyo
+
+    from simulator import runs
+    from simulator.allocation import robust_model
+    from simulator.allocation.problem import build_problem
+    from simulator.allocation.robust_problem import build_robust
+    from simulator.uncertainty.sampling import future
+    from simulator.uncertainty.spec import compile_spec
+
+    from .conftest import ROOT
+
+    page = (DOCS / "uncertainty.md").read_text(encoding="utf-8")
+    for block in (robust_model, robust_model._order_cells):
+        for line in _equation_lines(block):
+            assert line in page, f"docs/uncertainty.md lacks: {line}"
+    # the deterministic model's families are on optimisation.md
+    page += (DOCS / "optimisation.md").read_text(encoding="utf-8")
+    prep = runs.prepare(ROOT / "scenarios" / "cixi-2020.yaml")
+    a, specs = prep.arrays, prep.specs
+    f = future(compile_spec(prep.loaded.scenario.uncertainty), a.n_clusters, a.n_years, 1, 0, 6)
+    rp = build_robust(build_problem(a, specs), specs, f)
+    cells = (np.array([[0, 0]]), np.array([[0, 0, 0]]))
+    for risk, level in (("expected", None), ("cvar", 0.9), ("chance", 0.5)):
+        m = robust_model.build_robust_model(rp, risk, level, ordered=cells)
+        for con in m.component_objects(pyo.Constraint):
+            assert f"{con.local_name}[" in page or f"{con.local_name}:" in page, con.local_name
+        for aim in m.aims:
+            assert f"{aim.local_name}:" in page, aim.local_name

@@ -16,9 +16,12 @@ with b = rhs − Σ_p w·μ·X⁰ the future's constant. The risk measure is the
                          likely[j]:         Σ_n v_fmet[n,j] − ⌈P·N⌉·v_likely[j] ≥ 0
 
 then (lexicographically) the expected shortfall; then every pipeline as full as the grants make
-it (``pipelines_filled``: max Σ v_effective + Σ v_reffective — a pipeline filled out of order
-would let the model count less investment than the grants mobilise); then the fund effect of
-the deterministic model. The model grows with N × targets, not N × clusters × years.
+it (a pipeline filled out of order would let the model count less investment than the grants
+mobilise); then the fund effect of the deterministic model::
+
+    pipelines_filled:    max Σ_(c,t) v_effective[c,t] + Σ_(r,c,t) v_reffective[r,c,t]
+
+The model grows with N × targets, not N × clusters × years.
 """
 
 from __future__ import annotations
