@@ -2,7 +2,7 @@
 writes the same probabilities.csv and fan.csv, byte for byte, as the serial run and as
 ``--workers 2``; an unreachable scheduler is one line, exit 2, nothing written.
 
-Needs the ``[distributed]`` extra (CI installs it); skipped without Dask.
+Dask comes with the ``[test]`` extra (and the ``[distributed]`` one), so this never skips.
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import dask.distributed as distributed
 import pytest
 
-distributed = pytest.importorskip("dask.distributed")
-
-from .conftest import ROOT  # noqa: E402
+from .conftest import ROOT
 
 CIXI = ROOT / "scenarios" / "cixi-2020.yaml"
 ARGS = ("--samples", 3000, "--seed", 3)
