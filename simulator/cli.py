@@ -565,7 +565,16 @@ def report(
     if samples is not None and uncertain is None:
         raise InputError("uncertainty is not available yet in this version", field="--samples")
     with console.progress(f"report on {Path(file).name}"):
-        res = runs.report(file, what_ifs, sets, allocation, objective, time_limit=time_limit)
+        res = runs.report(
+            file,
+            what_ifs,
+            sets,
+            allocation,
+            objective,
+            time_limit=time_limit,
+            samples=samples,
+            seed=seed,
+        )
         if samples is not None:
             res.uncertainty = uncertain(
                 file,

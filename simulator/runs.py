@@ -372,6 +372,8 @@ def report(
     *,
     time_limit: float | None = None,
     sweep_steps: int = 2,
+    samples: int | None = None,
+    seed: int = 0,
 ) -> ReportResult:
     """Everything a report shows, from the same runs the other commands make: ``optimise``
     (its allocation and marginals), ``compare`` (the strategies, and ``allocation`` when it is
@@ -404,7 +406,10 @@ def report(
     opt = optimise(file, what_ifs, sets, objective, time_limit=time_limit)
     compared = compare(file, what_ifs, sets, objective, names, time_limit=time_limit)
     spec = report_budgets(opt.prepared.arrays, sweep_steps)
-    swept = sweep(file, what_ifs, sets, objective, spec, time_limit=time_limit)
+    # with samples, the sweep also gives the cost of certainty (P(met) against the budget)
+    swept = sweep(
+        file, what_ifs, sets, objective, spec, time_limit=time_limit, samples=samples, seed=seed
+    )
     a = opt.prepared.arrays
     o = opt.opt
     if name == "optimised":

@@ -291,3 +291,16 @@ def test_uncertain_report_is_written_with_the_probabilities(tmp_path):
     assert r.returncode == 0, r.stderr
     html = (tmp_path / "u" / "report.html").read_text(encoding="utf-8")
     assert "<svg" in html and "P(met)" in html
+
+
+def test_report_with_samples_shows_the_cost_of_certainty(tmp_path):
+    import re
+
+    r = cli("report", CIXI, "--samples", 100, "--out", tmp_path / "r")
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert "The cost of certainty" in html
+    table = html[html.index('<table class="certainty">') :]
+    table = table[: table.index("</table>")]
+    rows = re.findall(r'<tr data-target="([^"]+)">', table)
+    assert rows == [s.id for s in runs.prepare(CIXI).specs]

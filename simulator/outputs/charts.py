@@ -232,3 +232,23 @@ def fan_chart(
         ax.set_title(title, fontsize=8)
         ax.set_xticks(years, [str(int(y)) for y in years])
         return _svg(fig, plt, title)
+
+
+def certainty_chart(frame: pd.DataFrame, plan_budget: float, unit: str, title: str) -> str:
+    """P(met) of each budget's optimised allocation against the annual budget (``frame``:
+    budget, target, p_met — sweep_probabilities.csv), the targets whose P(met) the budget moves
+    most (at most 8), with the 50/80/95 % levels and the plan's budget marked."""
+    with _style("certainty") as plt:
+        fig, ax = plt.subplots(figsize=(6.4, 3.0))
+        spread = frame.groupby("target", sort=False).p_met.agg(lambda p: p.max() - p.min())
+        for target in spread.sort_values(ascending=False).index[:8]:
+            rows = frame[frame.target == target].sort_values("budget")
+            ax.plot(rows.budget, rows.p_met, "o-", ms=3, lw=1.2, label=str(target))
+        for level in (0.5, 0.8, 0.95):
+            ax.axhline(level, color=NEUTRAL, lw=0.6, ls=":")
+        ax.axvline(plan_budget, color=NEUTRAL, ls="--", lw=1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel(f"年度预算 annual budget ({unit})")
+        ax.set_ylabel("达成概率 P(met)")
+        ax.legend(fontsize=6, loc="lower right", ncol=2, frameon=False)
+        return _svg(fig, plt, title)

@@ -546,7 +546,21 @@ def _sweep(res, out: dict) -> dict:
         r.setdefault("spent", np.nan)
         if r["targets_met"] is pd.NA:
             r["targets_met"] = None
-    return {"rows": rows, "plan_budget": plan, "unit": a.fund_unit, "spec": res.budget_spec}
+    certainty = None
+    if res.swept.certainty:  # --samples: the cost of certainty, from certainty.csv's frame
+        probs = tables.sweep_probabilities_frame(res.swept)
+        out["certainty"] = charts.certainty_chart(
+            probs, plan, a.fund_unit, "把握的代价 the cost of certainty"
+        )
+        certainty = tables.certainty_frame(res.swept).to_dict("records")
+    return {
+        "rows": rows,
+        "plan_budget": plan,
+        "unit": a.fund_unit,
+        "spec": res.budget_spec,
+        "certainty": certainty,
+        "samples": res.swept.samples,
+    }
 
 
 def _uncertainty_charts(u: Uncertainty, ledger: pd.DataFrame, out: dict) -> None:
