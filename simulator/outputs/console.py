@@ -693,10 +693,13 @@ def robust_text(res, out, screen: Screen = PLAIN) -> str:
         body.append(row)
     if body:
         lines += ["P(met) — in sample and on fresh futures (out):", grid(cols, body, screen), ""]
+    vss = s["value_of_stochastic_solution"]
     verdict = (
         "better than the deterministic optimum"
-        if s["robust_better_out_of_sample"]
-        else "NOT better than the deterministic optimum"
+        if vss > 1e-12
+        else "as good as the deterministic optimum, not better"
+        if vss >= -1e-12
+        else "NOT better than the deterministic optimum: it does worse on fresh futures"
     )
     lines.append(
         f"{s['measure']} ({s['better']} is better): robust {s['robust_in_sample']:.4f} in sample, "
@@ -706,11 +709,16 @@ def robust_text(res, out, screen: Screen = PLAIN) -> str:
         f"solution {s['value_of_stochastic_solution']:+.4f})."
     )
     if res.status == "gap":
+        bound = (
+            f", and no allocation can do better than {res.opt.bound:.4f} in sample (gap "
+            f"{res.opt.gap:.2%})"
+            if res.opt.bound is not None
+            else " (no bound is proven)"
+        )
         lines.append(
-            f"NOT PROVEN OPTIMAL: a limit made the relaxed model fill pipelines out of order and "
-            f"the exact model (a MIP) was too large; the grants were trimmed so every rule holds, "
-            f"and no allocation can do better than {res.opt.bound:.4f} in sample "
-            f"(gap {res.opt.gap:.2%})"
+            "NOT PROVEN OPTIMAL: a limit made the relaxed model fill pipelines out of order and "
+            "the exact model (a MIP) was too large or too slow; the grants were trimmed so every "
+            "rule holds" + bound
         )
     elif res.status == "time_limit":
         lines.append("STOPPED by the time limit: the best allocation found is shown")
