@@ -701,6 +701,7 @@ def optimise_robust(
         "bound": opt.bound,
         "gap": opt.gap,
         "trimmed": opt.trimmed,
+        "repair": opt.repair,
         "leverage_regimes": opt.problem.leverage.tolist(),
         "lag_regimes": opt.problem.delays.tolist(),
         "not_in_robust_objective": opt.problem.left_out,

@@ -57,7 +57,9 @@ class RobustOptimised:
     timings: dict = field(default_factory=dict)
 
     bound: float | None = None  # a proven bound on the risk measure when not optimal
-    trimmed: bool = False
+    trimmed: bool = False  # not proven optimal: made exact from the relaxed optimum
+    #: how it was made exact: "held" (cells held to a fill pattern, re-optimised) or "trimmed"
+    repair: str = ""
 
     @property
     def status(self) -> str:
@@ -119,10 +121,13 @@ def optimise_robust(
         wrong = _out_of_order(rp, hm, sol)
         if not (len(wrong[0]) or len(wrong[1])):
             break
-        # fill those cells in order by binaries (and keep the earlier rounds' cells)
+        # fill those cells in order by binaries (and keep the earlier rounds' cells); when a
+        # pipeline's every cell fits within the binaries allowed, all of them at once (holding
+        # some cells only moves the out-of-order filling to the others)
         cells = tuple(
             np.unique(np.concatenate([c, w]), axis=0) for c, w in zip(cells, wrong, strict=True)
         )
+        cells = _whole_pipelines(rp, cells)
         n_binary = (len(cells[0]) + len(cells[1])) * max(1, rp.base.arrays.pipeline_widths.shape[1])
         left = None if deadline is None else deadline - time.perf_counter()
         if n_binary > MAX_ORDER_BINARIES or (left is not None and left < 1.0):
@@ -132,12 +137,101 @@ def optimise_robust(
         if sol.status != "optimal":
             break
     try:
-        if any(len(w) for w in _out_of_order(rp, hm, sol)) or sol.status != "optimal":
-            return _finish_trimmed(rp, *relaxed, risk, level, timings)
-        return _finish(rp, hm, sol, risk, level, timings)
+        if not any(len(w) for w in _out_of_order(rp, hm, sol)) and sol.status == "optimal":
+            return _finish(rp, hm, sol, risk, level, timings)
+        held = _hold_pattern(rp, relaxed, risk, level, deadline, log, timings)
+        if held is not None:
+            return held
+        return _finish_trimmed(rp, *relaxed, risk, level, timings)
     except AuditError as exc:
         exc.save_model = lambda path: hm.write(str(path))
         raise
+
+
+#: rounds of holding a fill pattern (each an LP with the pattern's binaries fixed)
+PATTERN_ROUNDS = 3
+
+
+def _hold_pattern(rp, relaxed, risk, level, deadline, log, timings):
+    """A feasible allocation at least as good as the trimmed one: the relaxed optimum's grants
+    trimmed, then each cell the relaxation filled out of order held to the segments that
+    trimmed allocation fills (its ordering binaries fixed: an LP), re-optimised; cells that a
+    round fills out of order join the next round. Not proven optimal: the relaxation's value is
+    the bound. None when no round ends in order."""
+    hm, sol = relaxed
+    if spending_is_forced(rp.base.arrays):
+        return None
+    grant = _trimmed_grant(rp, hm, sol)
+    cells = _out_of_order(rp, hm, sol)
+    for _ in range(PATTERN_ROUNDS):
+        left = None if deadline is None else deadline - time.perf_counter()
+        if left is not None and left < 1.0:
+            return None
+        held_hm, held = _solve(rp, risk, level, cells, left, log, timings, pattern=grant)
+        if held.status != "optimal":
+            return None
+        wrong = _out_of_order(rp, held_hm, held)
+        if not any(len(w) for w in wrong):
+            result = _finish(rp, held_hm, held, risk, level, timings)
+            result.trimmed, result.repair = True, "held"
+            if not hm.is_mip and sol.status == "optimal":
+                result.bound = sol.aim_values[0] if sol.aim_values else sol.objective
+            return result
+        grant = _trimmed_grant(rp, held_hm, held)
+        cells = tuple(
+            np.unique(np.concatenate([c, w]), axis=0) for c, w in zip(cells, wrong, strict=True)
+        )
+    return None
+
+
+def _trimmed_grant(rp, hm, sol) -> np.ndarray:
+    """The solution's grants scaled down where the scenario's pipeline was filled out of order
+    to the least money that gives the model's effective investment in order."""
+    pr = rp.base
+    grant = grant_from(sol, hm, pr)
+    u = effective_from(sol, hm, pr)
+    return trim(grant, u, pr.arrays, out_of_order(grant, u, pr.arrays, _tolerance(rp, grant)))
+
+
+def _pattern_bounds(rp: RobustProblem, hm: HighsModel, grant: np.ndarray) -> None:
+    """Fix the ordering binaries of the model's cells to the segments ``grant`` fills."""
+    from ..core.response import pipeline_segments
+
+    a = rp.base.arrays
+    edges, _, _ = pipeline_segments(a)
+    raw = mobilised_investment(grant, a)
+    cl, yr = rp.base.clusters, rp.base.years
+    cells, regime_cells = hm.model.held_cells
+    for name, cells_, lam in (
+        ("v_cell_full", cells, None),
+        ("v_regime_full", regime_cells, rp.leverage),
+    ):
+        if len(cells_) == 0 or name not in hm.compiled.blocks:
+            continue
+        cols, (_, n_p) = hm.block(name)
+        if lam is None:
+            c, t = cl[cells_[:, 0]], yr[cells_[:, 1]]
+            amount = raw[c, t]
+        else:
+            c, t = cl[cells_[:, 1]], yr[cells_[:, 2]]
+            amount = lam[cells_[:, 0]] * raw[c, t]
+        full = (amount[:, None] >= edges[c][:, 1 : n_p + 1] * (1 - 1e-12)).astype(float)
+        hm.set_column_bounds(cols, full.reshape(-1), full.reshape(-1))
+
+
+def _whole_pipelines(rp: RobustProblem, cells):
+    """Every cell of a pipeline (the scenario's; the regimes') that has one out of order,
+    where all its cells fit within :data:`MAX_ORDER_BINARIES`."""
+    n_seg = max(1, rp.base.arrays.pipeline_widths.shape[1])
+    nc, nt = len(rp.base.clusters), len(rp.base.years)
+    det, reg = cells
+    every = np.stack(np.meshgrid(np.arange(nc), np.arange(nt), indexing="ij"), -1).reshape(-1, 2)
+    if len(det) and len(every) * n_seg <= MAX_ORDER_BINARIES // 2:
+        det = every
+    regimes = np.unique(reg[:, 0]) if len(reg) else np.zeros(0, int)
+    if len(regimes) and len(regimes) * len(every) * n_seg <= MAX_ORDER_BINARIES // 2:
+        reg = np.concatenate([np.column_stack([np.full(len(every), r), every]) for r in regimes])
+    return det, reg
 
 
 #: the most binaries (cells × segments) the ordering MIP may add, and the seconds it may take,
@@ -150,14 +244,19 @@ ORDER_SECONDS = 20.0
 ORDER_ROUNDS = 4
 
 
-def _solve(rp, risk, level, ordered, time_limit, log, timings):
+def _solve(rp, risk, level, ordered, time_limit, log, timings, pattern=None):
+    """Build, hand over and solve; ``pattern`` (grants) fixes the ordering binaries of the
+    ``ordered`` cells to the segments those grants fill."""
     from .optimise import solved
 
     clock = time.perf_counter()
     with paused_gc():
         m = build_robust_model(rp, risk, level, ordered=ordered)
+        m.held_cells = ordered
         built = time.perf_counter()
         hm = HighsModel(m, time_limit=time_limit, log=log)
+    if pattern is not None:
+        _pattern_bounds(rp, hm, pattern)
     sol = hm.solve()
     if sol.status == "infeasible":  # the rules and limits are the deterministic model's
         a, specs = rp.base.arrays, [d.spec for d in rp.base.targets]
@@ -203,9 +302,7 @@ def _finish_trimmed(rp, hm, sol, risk, level, timings) -> RobustOptimised:
             "the robust model needs its pipelines filled in order (a MIP) under forced spending, "
             "and it did not solve in time: raise --time-limit or lower --robust"
         )
-    grant = grant_from(sol, hm, pr)
-    u = effective_from(sol, hm, pr)
-    grant = trim(grant, u, a, out_of_order(grant, u, a, _tolerance(rp, grant)))
+    grant = _trimmed_grant(rp, hm, sol)
     specs = [d.spec for d in pr.targets]
     p = project(a, grant)
     checks = audit(a, grant, p, p.primary["revenue"][0])
@@ -214,7 +311,7 @@ def _finish_trimmed(rp, hm, sol, risk, level, timings) -> RobustOptimised:
         rp, risk, level, grant, p, ledger(p, specs, pr.reference), _sampled(rp, grant),
         sol, hm, checks, timings,
     )  # fmt: skip
-    result.trimmed = True
+    result.trimmed, result.repair = True, "trimmed"
     # the relaxed optimum bounds every allocation when it is a proven LP optimum; a MIP's
     # incumbent (chance) or a stopped solve bounds nothing, and no bound is claimed
     if not hm.is_mip and sol.status == "optimal":

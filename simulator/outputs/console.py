@@ -715,10 +715,14 @@ def robust_text(res, out, screen: Screen = PLAIN) -> str:
             if res.opt.bound is not None
             else " (no bound is proven)"
         )
+        how = {
+            "held": "the cells it filled out of order were held to the fill of the trimmed "
+            "grants and the rest re-optimised",
+            "trimmed": "the grants were trimmed to what the pipelines count",
+        }.get(res.opt.repair, "the allocation was made exact")
         lines.append(
             "NOT PROVEN OPTIMAL: a limit made the relaxed model fill pipelines out of order and "
-            "the exact model (a MIP) was too large or too slow; the grants were trimmed so every "
-            "rule holds" + bound
+            f"the exact model (a MIP) was too large or too slow; {how}, so every rule holds" + bound
         )
     elif res.status == "time_limit":
         lines.append("STOPPED by the time limit: the best allocation found is shown")
