@@ -68,50 +68,96 @@ SHARE_PATHS = (
 )
 
 
+class Paths(dict):
+    """Factor paths computed when first read (a Monte Carlo batch reads only the few its targets
+    use). Iterating, ``items()``, ``keys()``, ``values()`` or ``len()`` compute them all, so it
+    behaves as the full dict everywhere."""
+
+    def __init__(self, makers: dict):
+        super().__init__()
+        self._makers = makers
+
+    def __missing__(self, key):
+        if key not in self._makers:
+            raise KeyError(key)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = self[key] = self._makers[key]()
+        return value
+
+    def _all(self) -> None:
+        for key in self._makers:
+            self[key]
+
+    def __contains__(self, key) -> bool:
+        return key in self._makers
+
+    def __iter__(self):
+        self._all()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        return len(self._makers)
+
+    def keys(self):
+        self._all()
+        return super().keys()
+
+    def values(self):
+        self._all()
+        return super().values()
+
+    def items(self):
+        self._all()
+        return super().items()
+
+    def get(self, key, default=None):
+        return self[key] if key in self._makers else default
+
+
 def factor_paths(
     a: ScenarioArrays,
     growth: dict[str, np.ndarray],
     baseline: dict[str, np.ndarray] | None = None,
     future: Future | None = None,
-) -> dict[str, np.ndarray]:
-    """Fund-independent factor paths (n, c, t); NaN where the baseline is missing.
+) -> Paths:
+    """Fund-independent factor paths (n, c, t); NaN where the baseline is missing; each computed
+    when first read (:class:`Paths`).
 
     ``baseline`` (each (c,) or (n, c)) defaults to the scenario's; ``future`` scales the VA rate,
     tax rate, revenue per mu, energy intensity and productivity paths (:class:`Future`)."""
     b = a.baseline if baseline is None else baseline
     scale = (lambda f: 1.0) if future is None else future.scale
-    va_rate = b["va_rate"][..., None] * cumulative(growth["va_rate"]) * scale("va_rate")
-    rev_per_mu = (
-        (b["revenue"] / b["land"])[..., None]
-        * cumulative(growth["revenue_per_mu"])
-        * scale("revenue_per_mu")
-    )
-    intensity = (
-        b["energy_intensity"][..., None]
-        * cumulative(growth["energy_intensity"])
-        * scale("energy_intensity")
-    )
-    tax_rate = (
-        (b["tax"] / b["revenue"])[..., None] * cumulative(growth["tax_rate"]) * scale("tax_rate")
-    )
-    productivity = (
-        (b["va_rate"] * b["revenue"] / b["employment"])[..., None]
-        * cumulative(growth["productivity"])
-        * scale("productivity")
-    )
-    shares = {s: b[s][..., None] * cumulative(growth[s]) for s in SHARE_PATHS}
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return {
-            "va_rate": va_rate,
-            "land_per_revenue": 1.0 / rev_per_mu,
-            "energy_per_revenue": va_rate * intensity,
-            "tax_rate": tax_rate,
-            "employment_per_revenue": va_rate / productivity,
-            **shares,
-            # cross-cutting classifications of value added: share of VA × VA per revenue
-            "hightech_va_per_revenue": shares["hightech_va_share"] * va_rate,
-            "digital_core_va_per_revenue": shares["digital_core_va_share"] * va_rate,
-        }
+
+    def level(base, driver: str, scaled: str | None = None):
+        path = base[..., None] * cumulative(growth[driver])
+        return path if scaled is None else path * scale(scaled)
+
+    paths: Paths
+
+    def va_rate():
+        return level(b["va_rate"], "va_rate", "va_rate")
+
+    def intensity():
+        return level(b["energy_intensity"], "energy_intensity", "energy_intensity")
+
+    def productivity():
+        return level(b["va_rate"] * b["revenue"] / b["employment"], "productivity", "productivity")
+
+    makers = {
+        "va_rate": va_rate,
+        "land_per_revenue": lambda: (
+            1.0 / level(b["revenue"] / b["land"], "revenue_per_mu", "revenue_per_mu")
+        ),
+        "energy_per_revenue": lambda: paths["va_rate"] * intensity(),
+        "tax_rate": lambda: level(b["tax"] / b["revenue"], "tax_rate", "tax_rate"),
+        "employment_per_revenue": lambda: paths["va_rate"] / productivity(),
+        **{sh: (lambda sh=sh: level(b[sh], sh)) for sh in SHARE_PATHS},
+        # cross-cutting classifications of value added: share of VA × VA per revenue
+        "hightech_va_per_revenue": lambda: paths["hightech_va_share"] * paths["va_rate"],
+        "digital_core_va_per_revenue": lambda: paths["digital_core_va_share"] * paths["va_rate"],
+    }
+    paths = Paths(makers)
+    return paths
 
 
 def project(
@@ -139,9 +185,12 @@ def project(
     b = a.baseline if future is None else future.baseline(a.baseline)
     x = response.grant_array(a, grant)
     raw = response.mobilised_investment(x, a)
-    if future is not None and future.leverage_scale is not None:
-        raw = future.leverage_scale[:, None, None] * raw
-    u = response.effective_investment(raw, a)
+    if not raw.any():  # no fund: nothing mobilised, in every future (no (n, c, t) work)
+        u = np.zeros_like(raw)
+    else:
+        if future is not None and future.leverage_scale is not None:
+            raw = future.leverage_scale[:, None, None] * raw
+        u = response.effective_investment(raw, a)
     arriving = u if future is None else _delayed(u, future.delay)
     revenue = compound(b["revenue"], g["revenue"]) + compound(
         np.zeros(a.n_clusters), fund_growth, response.revenue_additions(arriving, a)
