@@ -249,8 +249,9 @@ def scope_values(p: Projection, indicator: str, members: np.ndarray) -> np.ndarr
         key = (indicator, np.asarray(members).tobytes())
         if key not in p.sums:
             e = indicators.EXTENSIVE[indicator]
-            base = p.primary[e.primary][:, members, :]
-            values = base if e.factor is None else p.factor[e.factor][:, members, :] * base
+            pick = _contiguous(members)  # a slice is a view; a list of clusters is a copy
+            base = p.primary[e.primary][:, pick, :]
+            values = base if e.factor is None else p.factor[e.factor][:, pick, :] * base
             p.sums[key] = values.sum(axis=1)
             p.sums[key].flags.writeable = False
         return p.sums[key]
@@ -262,6 +263,14 @@ def scope_values(p: Projection, indicator: str, members: np.ndarray) -> np.ndarr
     r = indicators.RATIOS[indicator]
     with np.errstate(divide="ignore", invalid="ignore"):
         return scope_values(p, r.numerator, members) / scope_values(p, r.denominator, members)
+
+
+def _contiguous(members: np.ndarray):
+    """``members`` as a slice when they are consecutive clusters in order (else as given)."""
+    m = np.asarray(members)
+    if m.ndim == 1 and len(m) and np.array_equal(m, np.arange(m[0], m[0] + len(m))):
+        return slice(int(m[0]), int(m[0]) + len(m))
+    return m
 
 
 def available(a: ScenarioArrays, indicator: str) -> np.ndarray:
