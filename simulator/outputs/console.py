@@ -716,8 +716,8 @@ def robust_text(res, out, screen: Screen = PLAIN) -> str:
             else " (no bound is proven)"
         )
         how = {
-            "held": "the cells it filled out of order were held to the fill of the trimmed "
-            "grants and the rest re-optimised",
+            "held": "every pipeline cell was held to the segment the trimmed grants reach and "
+            "the allocation re-optimised within them",
             "trimmed": "the grants were trimmed to what the pipelines count",
         }.get(res.opt.repair, "the allocation was made exact")
         lines.append(
