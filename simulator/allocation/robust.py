@@ -148,10 +148,6 @@ def optimise_robust(
         raise
 
 
-#: rounds of holding a fill pattern (each an LP with the pattern's binaries fixed)
-PATTERN_ROUNDS = 3
-
-
 def _hold_pattern(rp, relaxed, risk, level, deadline, log, timings):
     """A feasible allocation at least as good as the trimmed one: the relaxed optimum's grants
     trimmed, then every pipeline cell held to the segment those grants reach (by bounds: an
@@ -167,25 +163,17 @@ def _hold_pattern(rp, relaxed, risk, level, deadline, log, timings):
     every = np.stack(np.meshgrid(np.arange(nc), np.arange(nt), indexing="ij"), -1).reshape(-1, 2)
     regimes = np.concatenate([np.column_stack([np.full(len(every), r), every]) for r in range(nr)])
     cells = (every, regimes)
-    for _ in range(PATTERN_ROUNDS):
-        left = None if deadline is None else deadline - time.perf_counter()
-        if left is not None and left < 1.0:
-            return None
-        held_hm, held = _solve(rp, risk, level, cells, left, log, timings, pattern=grant)
-        if held.status != "optimal":
-            return None
-        wrong = _out_of_order(rp, held_hm, held)
-        if not any(len(w) for w in wrong):
-            result = _finish(rp, held_hm, held, risk, level, timings)
-            result.trimmed, result.repair = True, "held"
-            if not hm.is_mip and sol.status == "optimal":
-                result.bound = sol.aim_values[0] if sol.aim_values else sol.objective
-            return result
-        grant = _trimmed_grant(rp, held_hm, held)
-        cells = tuple(
-            np.unique(np.concatenate([c, w]), axis=0) for c, w in zip(cells, wrong, strict=True)
-        )
-    return None
+    left = None if deadline is None else deadline - time.perf_counter()
+    if left is not None and left < 1.0:
+        return None
+    held_hm, held = _solve(rp, risk, level, cells, left, log, timings, pattern=grant)
+    if held.status != "optimal" or any(len(w) for w in _out_of_order(rp, held_hm, held)):
+        return None
+    result = _finish(rp, held_hm, held, risk, level, timings)
+    result.trimmed, result.repair = True, "held"
+    if not hm.is_mip and sol.status == "optimal":
+        result.bound = sol.aim_values[0] if sol.aim_values else sol.objective
+    return result
 
 
 def _trimmed_grant(rp, hm, sol) -> np.ndarray:
