@@ -117,8 +117,8 @@ def _order_cells(m, rp: RobustProblem, cells: np.ndarray, regime_cells: np.ndarr
     r"""Segments fill in order in the given cells (as the deterministic ``segment_full`` /
     ``segment_next``), for the scenario's pipeline and for the regimes'::
 
-    cell_segment_full[c,t,m]:   v_fill[c,t,m] ≥ w[c,m]·v_cfull[k,m]
-    cell_segment_next[c,t,m]:   v_fill[c,t,m+1] ≤ W̄[c,m+1]·v_cfull[k,m]
+    cell_segment_full[c,t,m]:   v_fill[c,t,m] ≥ w[c,m]·v_cell_full[k,m]
+    cell_segment_next[c,t,m]:   v_fill[c,t,m+1] ≤ W̄[c,m+1]·v_cell_full[k,m]
     regime_segment_full[r,c,t,m], regime_segment_next[r,c,t,m]: the same on v_rfill
 
     W̄ is the next segment's width, or for the open-ended last one the most investment the
