@@ -11,6 +11,9 @@ import sys
 
 import numpy as np
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulator import runs
 from simulator.allocation import strategies
@@ -20,6 +23,7 @@ from simulator.allocation.robust import optimise_robust
 from simulator.core.future import Future
 from simulator.core.projection import project
 from simulator.core.targets import ledger
+from simulator.synth import synthetic
 from simulator.uncertainty.spec import Spread, UncertaintySpec, compile_spec
 
 from .conftest import ROOT
@@ -145,18 +149,20 @@ def test_bad_robust_options_are_one_line_and_exit_2(tmp_path, args):
     assert not (tmp_path / "o").exists()
 
 
-def test_past_the_binaries_allowed_the_repair_keeps_every_rule_and_its_bound(monkeypatch):
-    """Chaohu's land limit makes the relaxation fill a pipeline out of order; with no ordering
-    binaries allowed the allocation is repaired (held by bounds), audited like an optimum, and
-    never better than the relaxation that contains it."""
+def test_past_the_binaries_allowed_the_repair_keeps_every_rule_and_its_bound(monkeypatch, tmp_path):
+    """A synthetic land limit makes the relaxation fill a pipeline out of order; with no
+    ordering binaries allowed the allocation is repaired (held by bounds), audited like an
+    optimum, and never better than the exact optimum nor the relaxation that contains it."""
     from simulator.allocation import robust
 
-    prep = runs.prepare(ROOT / "scenarios" / "chaohu-2018.yaml")
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(synthetic(4, 4, 2), allow_unicode=True), encoding="utf-8")
+    prep = runs.prepare(path)
     a, specs = prep.arrays, prep.specs
     spec = compile_spec(prep.loaded.scenario.uncertainty)
-    exact = optimise_robust(a, specs, spec, samples=40, seed=0, risk="expected", level=None)
+    exact = optimise_robust(a, specs, spec, samples=20, seed=0, risk="expected", level=None)
     monkeypatch.setattr(robust, "MAX_ORDER_BINARIES", 0)
-    rep = optimise_robust(a, specs, spec, samples=40, seed=0, risk="expected", level=None)
+    rep = optimise_robust(a, specs, spec, samples=20, seed=0, risk="expected", level=None)
     assert exact.status == "optimal" and rep.status == "gap", (exact.status, rep.status)
     assert rep.repair in ("held", "trimmed")
     assert any("within their limits" in c for c in rep.checks)
@@ -164,3 +170,22 @@ def test_past_the_binaries_allowed_the_repair_keeps_every_rule_and_its_bound(mon
     assert rep.measure >= exact.measure - 1e-7
     if rep.bound is not None:
         assert rep.bound <= rep.measure + 1e-7
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lam=st.floats(0.05, 5.0),
+    raw=st.lists(st.floats(0.0, 60.0), min_size=1, max_size=8),
+    seed=st.integers(0, 7),
+)
+def test_pipeline_coupling_holds_for_every_pipeline_filled_in_order(lam, raw, seed):
+    """The coupling rows (f(λI) ≤ max(1, λ)·f(I) for the concave pipeline f with f(0) = 0) are
+    valid inequalities: every exact allocation satisfies them, so they cut off only fills out
+    of order."""
+    from simulator.core.response import effective_investment
+
+    a = runs.prepare(ROOT / "scenarios" / "cixi-2020.yaml").arrays
+    rng = np.random.default_rng(seed)
+    inv = rng.choice(np.asarray(raw), size=(a.n_clusters, a.n_years))
+    own, regime = effective_investment(inv, a), effective_investment(lam * inv, a)
+    assert np.all(own - min(1.0, 1.0 / lam) * regime >= -1e-9 * (1 + regime))

@@ -166,13 +166,22 @@ def _hold_pattern(rp, relaxed, risk, level, deadline, log, timings):
     left = None if deadline is None else deadline - time.perf_counter()
     if left is not None and left < 1.0:
         return None
-    held_hm, held = _solve(rp, risk, level, cells, left, log, timings, pattern=grant)
+    # the relaxed model itself, its columns held by bounds, re-solved from its optimal basis
+    bound = sol.aim_values[0] if sol.aim_values else sol.objective
+    proven = not hm.is_mip and sol.status == "optimal"
+    held_hm = hm
+    _pattern_bounds(rp, held_hm, cells, grant)
+    held = held_hm.solve(time_limit=left)
+    from .optimise import solved
+
+    held = solved(rp.base, held_hm, held)
+    timings["solve_seconds"] = timings.get("solve_seconds", 0.0) + held.timings["solve_seconds"]
     if held.status != "optimal" or any(len(w) for w in _out_of_order(rp, held_hm, held)):
         return None
     result = _finish(rp, held_hm, held, risk, level, timings)
     result.trimmed, result.repair = True, "held"
-    if not hm.is_mip and sol.status == "optimal":
-        result.bound = sol.aim_values[0] if sol.aim_values else sol.objective
+    if proven:
+        result.bound = bound
     return result
 
 
@@ -183,6 +192,12 @@ def _trimmed_grant(rp, hm, sol) -> np.ndarray:
     grant = grant_from(sol, hm, pr)
     u = effective_from(sol, hm, pr)
     return trim(grant, u, pr.arrays, out_of_order(grant, u, pr.arrays, _tolerance(rp, grant)))
+
+
+#: a robust LP with at least this many rows is first solved by the interior point method
+#: (measured: 120,000 rows, 1,000 futures of a 100-cluster scenario, 10 s against 49 s by the
+#: dual simplex; the later aims start from its crossover basis)
+INTERIOR_POINT_ROWS = 20_000
 
 
 def _pattern_bounds(rp: RobustProblem, hm: HighsModel, cells, grant: np.ndarray) -> None:
@@ -249,19 +264,16 @@ ORDER_SECONDS = 20.0
 ORDER_ROUNDS = 4
 
 
-def _solve(rp, risk, level, ordered, time_limit, log, timings, pattern=None):
-    """Build, hand over and solve; ``ordered`` cells fill in order by binaries, or, with
-    ``pattern`` (grants), are held by bounds to the segments those grants fill."""
+def _solve(rp, risk, level, ordered, time_limit, log, timings):
+    """Build, hand over and solve; ``ordered`` cells fill in order by binaries."""
     from .optimise import solved
 
     clock = time.perf_counter()
     with paused_gc():
-        # a pattern holds the cells by bounds (an LP); without one they get binaries
-        m = build_robust_model(rp, risk, level, ordered=None if pattern is not None else ordered)
+        m = build_robust_model(rp, risk, level, ordered=ordered)
         built = time.perf_counter()
         hm = HighsModel(m, time_limit=time_limit, log=log)
-    if pattern is not None:
-        _pattern_bounds(rp, hm, ordered, pattern)
+    hm.interior_point_first = hm.highs.getNumRow() >= INTERIOR_POINT_ROWS
     sol = hm.solve()
     if sol.status == "infeasible":  # the rules and limits are the deterministic model's
         a, specs = rp.base.arrays, [d.spec for d in rp.base.targets]

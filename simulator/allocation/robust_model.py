@@ -74,6 +74,7 @@ def build_robust_model(
     m.del_component(m.weighted_shortfall)
     m.rp = rp
     _regimes(m, rp)
+    _pipeline_coupling(m, rp)
     if ordered is not None:
         _order_cells(m, rp, *ordered)
     _effects(m, rp)
@@ -111,6 +112,24 @@ def _regimes(m, rp: RobustProblem) -> None:
     eff = ((er * nc + ei) * nt + es, at(m, "v_reffective", er, ei, es), np.ones(len(er)))
     beta = (row, fill[1], -slopes[cl][i, seg])
     add_rows(m, "regime_effect", keys, [eff, beta], 0.0, 0.0)
+
+
+def _pipeline_coupling(m, rp: RobustProblem) -> None:
+    r"""The scenario's pipeline and each regime's are the same concave f (f(0) = 0) of the same
+    grants: f(λI) ≤ f(I) for λ ≤ 1 and f(λI) ≤ λ·f(I) for λ > 1, so::
+
+        pipeline_coupling[r,c,t]:  v_effective[c,t] − min(1, 1/λ_r)·v_reffective[r,c,t] ≥ 0
+
+    Every allocation whose pipelines fill in order satisfies it: it changes nothing exact. It
+    stops the relaxation from counting the scenario's pipeline (which meets the land and energy
+    limits) as filled out of order while the regimes' (which meet the targets) are full."""
+    nc, nt, nr = len(m.C), len(m.T), len(rp.leverage)
+    r, i, s = grid(nr, nc, nt)
+    row = (r * nc + i) * nt + s
+    keys = [(q, c, t) for q in range(nr) for c in m.cid for t in m.year]
+    own = (row, at(m, "v_effective", i, s), np.ones(len(i)))
+    regime = (row, at(m, "v_reffective", r, i, s), -np.minimum(1.0, 1.0 / rp.leverage)[r])
+    add_rows(m, "pipeline_coupling", keys, [own, regime], 0.0, INF)
 
 
 def _order_cells(m, rp: RobustProblem, cells: np.ndarray, regime_cells: np.ndarray) -> None:

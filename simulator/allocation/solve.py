@@ -149,6 +149,9 @@ class HighsModel:
         self.col_upper = c.upper.copy()
         self._face: tuple[np.ndarray, np.ndarray] | None = None
         self._first_basis = None  # the first aim's last optimal basis (LP)
+        #: solve the first aim of an LP without a basis by the interior point method (then
+        #: crossover to a basis, from which the later aims and re-solves start)
+        self.interior_point_first = False
         self.handoff_seconds = time.perf_counter() - clock
 
     @property
@@ -269,6 +272,8 @@ class HighsModel:
                 # a re-solve (sweep, marginal value) starts from the first aim's last optimal
                 # basis, not from the later aims' restricted one: only the rhs changed
                 self.highs.setBasis(self._first_basis)
+            cold = k == 0 and self._first_basis is None and self.interior_point_first
+            self.highs.setOptionValue("solver", "ipm" if cold and not self.is_mip else "choose")
             status = self._run(deadline)
             info = self.highs.getInfo()
             found = info.primal_solution_status == 2  # a feasible point
