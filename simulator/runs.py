@@ -500,28 +500,28 @@ def monte_carlo(
         else np.ones(len(specs), dtype=bool)
     )
     fan = mc.fan_keys(specs)
-    job = mc.Job(
-        arrays=a,
-        specs=specs,
-        spec=compile_spec(prep.loaded.scenario.uncertainty),
-        grant=grant,
-        movable=movable,
-        fan=fan,
-        seed=seed,
-        samples=samples,
-        keep=mc.keep_count(samples, len(specs), len(fan), a.n_years),
-    )
+    keep = mc.keep_count(samples, len(specs), len(fan), a.n_years)
     cuts = mc.batches(samples, a)
     with executor(workers, scheduler) as ex:
+        kept = mc.Kept.shared(len(specs), len(fan), keep, a.n_years) if ex.shares_memory else None
+        job = mc.Job(
+            arrays=a,
+            specs=specs,
+            spec=compile_spec(prep.loaded.scenario.uncertainty),
+            grant=grant,
+            movable=movable,
+            fan=fan,
+            seed=seed,
+            samples=samples,
+            keep=keep,
+            kept=kept,
+        )
         parts = []
-        # a few batches per call so the progress bar moves while the work is spread out
-        step = max(1, 2 * (workers or 1))
-        for i in range(0, len(cuts), step):
-            chunk = cuts[i : i + step]
-            parts += ex.map(mc.run_batch, [job] * len(chunk), *zip(*chunk, strict=True))
+        for part in ex.imap(mc.run_batch, [job] * len(cuts), *zip(*cuts, strict=True)):
+            parts.append(part)
             if progress:
-                progress(chunk[-1][1] - chunk[0][0])
-    return mc.merge(parts, samples), fan
+                progress(part.stop - part.start)
+    return mc.merge(parts, samples, kept), fan
 
 
 def uncertain(
@@ -784,12 +784,13 @@ def sensitivity(
         on_length(rows)
     with executor(workers, scheduler) as ex:
         parts = []
-        step = max(1, 2 * (workers or 1))
-        for i in range(0, len(cuts), step):
-            chunk = cuts[i : i + step]
-            parts += ex.map(sa.evaluate, [job] * len(chunk), [design[s:e] for s, e in chunk])
+        rows_of = [design[s:e] for s, e in cuts]
+        for (s, e), part in zip(
+            cuts, ex.imap(sa.evaluate, [job] * len(cuts), rows_of), strict=True
+        ):
+            parts.append(part)
             if progress:
-                progress(chunk[-1][1] - chunk[0][0])
+                progress(e - s)
     shortfall = np.concatenate(parts, axis=1)
     evaluated = time.perf_counter()
     result = sa.indices(groups, shortfall, n, samples, seed)

@@ -1,5 +1,7 @@
 """Where batches run: in this process, in local worker processes, or on a Dask cluster — one
-interface (``map(fn, *iterables) → list`` in order), chosen by ``--workers`` / ``--scheduler``.
+interface, chosen by ``--workers`` / ``--scheduler``: ``map(fn, *iterables) → list`` and
+``imap(fn, *iterables)`` (results in order as they come, every task submitted at once, so a
+progress bar can move without a barrier between rounds of tasks).
 
 Workers receive arrays and seeds (a :class:`~simulator.uncertainty.montecarlo.Job`), never a
 solver model. Dask is an optional extra (``pip install -e ".[distributed]"``).
@@ -17,8 +19,14 @@ from ..errors import InputError
 
 
 class Serial:
+    #: tasks run in this process's memory (results may be written in place)
+    shares_memory = True
+
+    def imap(self, fn: Callable, *iterables) -> Iterator:
+        return map(fn, *iterables)
+
     def map(self, fn: Callable, *iterables) -> list:
-        return list(map(fn, *iterables))
+        return list(self.imap(fn, *iterables))
 
 
 #: the job a worker process was started with (set in the worker by :func:`_install`)
@@ -45,6 +53,8 @@ class Pool:
         self._workers = workers
         self._pool: ProcessPoolExecutor | None = None
         self._job = None
+        #: forked workers share this process's memory mapped MAP_SHARED before the fork
+        self.shares_memory = "fork" in methods
 
     def _start(self, job=None) -> ProcessPoolExecutor:
         if self._pool is None or job is not self._job:
@@ -54,12 +64,15 @@ class Pool:
             self._job = job
         return self._pool
 
-    def map(self, fn: Callable, first, *iterables) -> list:
+    def imap(self, fn: Callable, first, *iterables) -> Iterator:
         first = list(first)
         if first and all(x is first[0] for x in first):
             pool = self._start(first[0])
-            return list(pool.map(_call_shared, [fn] * len(first), *iterables))
-        return list(self._start().map(fn, first, *iterables))
+            return pool.map(_call_shared, [fn] * len(first), *iterables)
+        return self._start().map(fn, first, *iterables)
+
+    def map(self, fn: Callable, first, *iterables) -> list:
+        return list(self.imap(fn, first, *iterables))
 
     def close(self) -> None:
         if self._pool is not None:
@@ -69,6 +82,8 @@ class Pool:
 
 class Dask:
     """An existing ``dask.distributed`` cluster at ``address``."""
+
+    shares_memory = False
 
     def __init__(self, address: str):
         try:
@@ -83,13 +98,16 @@ class Dask:
         except (OSError, TimeoutError, ValueError) as exc:
             raise InputError(f"cannot reach {address}: {exc}", field="--scheduler") from None
 
-    def map(self, fn: Callable, first, *iterables) -> list:
+    def imap(self, fn: Callable, first, *iterables) -> Iterator:
         first = list(first)
         if first and all(x is first[0] for x in first):  # one job for every batch: send it once
             shared = self._client.scatter(first[0], broadcast=True)
             first = [shared] * len(first)
         futures = self._client.map(fn, first, *iterables, pure=False)
-        return self._client.gather(futures)
+        return (f.result() for f in futures)
+
+    def map(self, fn: Callable, first, *iterables) -> list:
+        return list(self.imap(fn, first, *iterables))
 
     def close(self) -> None:
         self._client.close()

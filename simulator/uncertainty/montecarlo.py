@@ -21,6 +21,7 @@ numbers bit for bit.
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,8 +34,8 @@ from .spec import UncertaintySpec
 
 #: cluster-year cells of one batch (per projected array: 8 MiB of float64), and the most
 #: futures in one (so that a large run of a small scenario still splits across workers)
-BATCH_CELLS = 2**20
-BATCH_SAMPLES = 8192
+BATCH_CELLS = 2**18
+BATCH_SAMPLES = 4096
 #: values kept for quantiles (targets + fan rows × futures): 160 MB of float64 at most
 KEEP_VALUES = 20_000_000
 
@@ -46,6 +47,26 @@ class FanKey:
     indicator: str
     scope: str
     target: int  # index of a target spec with this indicator and scope
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Where batches write the values kept for quantiles, in place: arrays in memory shared
+    with forked worker processes (an anonymous shared mapping), so that the largest part of a
+    batch's result never travels back through a pipe. Only for executors whose workers share
+    this process's memory (:attr:`shares_memory`); a Dask worker returns its values instead."""
+
+    values: np.ndarray  # (j, keep) canonical
+    fan: np.ndarray  # (f, keep, t) canonical
+
+    @classmethod
+    def shared(cls, n_targets: int, n_fan: int, keep: int, n_years: int) -> Kept:
+        def array(shape):
+            size = int(np.prod(shape)) * 8
+            buffer = mmap.mmap(-1, max(size, 1))  # MAP_SHARED | MAP_ANONYMOUS
+            return np.frombuffer(buffer, dtype=float, count=int(np.prod(shape))).reshape(shape)
+
+        return cls(array((n_targets, keep)), array((n_fan, keep, n_years)))
 
 
 @dataclass(frozen=True)
@@ -61,6 +82,7 @@ class Job:
     seed: int
     samples: int
     keep: int  # futures whose values are kept for quantiles (the first ``keep``)
+    kept: Kept | None = None  # write the kept values here instead of returning them
 
 
 @dataclass
@@ -113,12 +135,17 @@ def run_batch(job: Job, start: int, stop: int) -> Batch:
     fan = np.empty((len(job.fan), m, nt))
     for i, key in enumerate(job.fan):
         fan[i] = values_at(p, job.specs[key.target])[:m]
+    values = led.projected[:, :m]
+    if job.kept is not None:  # written in place: the batch carries none back
+        job.kept.values[:, start : start + m] = values
+        job.kept.fan[:, start : start + m] = fan
+        values, fan = values[:, :0], fan[:, :0]
     return Batch(
         start,
         stop,
         led0.met.sum(axis=1),
         led.met.sum(axis=1),
-        led.projected[:, :m],
+        values,
         fan,
         _loss(led, job.movable),
         _loss(led0, job.movable),
@@ -142,14 +169,21 @@ class Distribution:
         return self.values.shape[1]
 
 
-def merge(parts: list[Batch], samples: int) -> Distribution:
+def merge(parts: list[Batch], samples: int, kept: Kept | None = None) -> Distribution:
+    """Every batch's result in index order; the kept values from ``kept`` when the batches
+    wrote them there."""
     parts = sorted(parts, key=lambda b: b.start)
+    if kept is not None:
+        values, fan = kept.values, kept.fan  # the arrays keep their mapping alive
+    else:
+        values = np.concatenate([b.values for b in parts], axis=1)
+        fan = np.concatenate([b.fan for b in parts], axis=1)
     return Distribution(
         samples,
         sum(b.met_no_fund for b in parts) / samples,
         sum(b.met for b in parts) / samples,
-        np.concatenate([b.values for b in parts], axis=1),
-        np.concatenate([b.fan for b in parts], axis=1),
+        values,
+        fan,
         np.concatenate([b.loss for b in parts]),
         np.concatenate([b.loss_no_fund for b in parts]),
     )

@@ -27,6 +27,7 @@ import warnings
 
 import numpy as np
 from scipy.special import ndtr, ndtri
+from scipy.stats import qmc  # here, not in the function: forked workers inherit it loaded
 
 from ..core.future import Future
 from ..scenario.uncertainty import BASE_LEVELS, COPULA_DRIVERS, FOLLOW_REVENUE
@@ -62,8 +63,6 @@ def ar1(e: np.ndarray, phi: float) -> np.ndarray:
 
 
 def _sobol(d: int, seed: int, start: int, stop: int) -> np.ndarray:
-    from scipy.stats import qmc
-
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(0,))))
     try:
         engine = qmc.Sobol(d, scramble=True, rng=rng)
