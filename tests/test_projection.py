@@ -172,6 +172,32 @@ def test_pipeline_is_concave_and_never_beats_full_effect(x):
     assert np.all(u[:, 2] >= (u[:, 0] + u[:, 1]) / 2 - 1e-12)  # concave
 
 
+@FAST
+@given(
+    widths=st.lists(st.floats(0.0, 20.0), min_size=0, max_size=3),
+    drops=st.lists(st.floats(0.0, 1.0), min_size=4, max_size=4),
+    x=st.lists(st.floats(0.0, 80.0), min_size=1, max_size=6),
+)
+def test_pipeline_is_its_segments_filled_in_order(widths, drops, x):
+    """f(x) = Σ_m β_m·clip(x − e_m, 0, w_m), the pipeline's definition, whatever the
+    segments (the code takes the lowest of the pieces' lines)."""
+    import dataclasses
+
+    _, a, _ = compiled(raw())
+    slopes = np.cumprod([1.0, *drops[: len(widths)]])  # non-increasing
+    nc = a.n_clusters
+    a = dataclasses.replace(
+        a,
+        pipeline_widths=np.tile(np.asarray(widths, float), (nc, 1)).reshape(nc, len(widths)),
+        pipeline_slopes=np.tile(slopes, (nc, 1)),
+    )
+    inv = np.tile(np.asarray(x, float), (nc, 1))
+    edges = np.concatenate([[0.0], np.cumsum(widths)])
+    w = np.concatenate([widths, [np.inf]])
+    expect = (np.clip(inv[..., None] - edges, 0.0, w) * slopes).sum(axis=-1)
+    assert np.allclose(effective_investment(inv, a), expect, rtol=1e-12, atol=1e-12)
+
+
 # ------------------------------------------------------------------ units, order
 
 

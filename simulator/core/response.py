@@ -41,10 +41,23 @@ def pipeline_segments(a: ScenarioArrays) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def effective_investment(raw: np.ndarray, a: ScenarioArrays) -> np.ndarray:
-    """Concave piecewise-linear pipeline: (..., c, t) mobilised → effective [亿元]."""
-    edges, widths, slopes = pipeline_segments(a)
-    filled = np.clip(raw[..., None] - edges[:, None, :], 0.0, widths[:, None, :])
-    return np.einsum("...ctm,cm->...ct", filled, slopes)
+    """Concave piecewise-linear pipeline: (..., c, t) mobilised → effective [亿元].
+
+    Segments filled in order give f(x) = Σ_m β_m·clip(x − e_m, 0, w_m). As the slopes never
+    rise (the scenario's schema checks it), f is concave with f(0) = 0 and equals the lowest of
+    its pieces' lines, f(x) = min_m (f(e_m) + β_m·(x − e_m)) for x ≥ 0: one pass per segment
+    over (..., c, t), no (..., c, t, m) array."""
+    edges, _, slopes = pipeline_segments(a)
+    reach = np.concatenate(  # f(e_m) (c, m)
+        [np.zeros((a.n_clusters, 1)), np.cumsum(np.diff(edges, axis=1) * slopes[:, :-1], axis=1)],
+        axis=1,
+    )
+    x = np.maximum(raw, 0.0)
+    out = None
+    for m in range(slopes.shape[1]):
+        line = (reach[:, m] - slopes[:, m] * edges[:, m])[:, None] + slopes[:, m, None] * x
+        out = line if out is None else np.minimum(out, line)
+    return out
 
 
 def mobilised_for(u: np.ndarray, a: ScenarioArrays) -> np.ndarray:

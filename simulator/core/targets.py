@@ -270,7 +270,10 @@ def ledger(
     den = np.ones((nj, n))  # the ratio's denominator in the target year (1 otherwise)
     den0 = np.ones((nj, n))
     base = np.zeros((nj, n))
+    done = _one_cluster_levels(p, reference, specs, path, base)
     for j, spec in enumerate(specs):
+        if done[j]:
+            continue
         num_p, den_p = _paths(p, spec)
         if den_p is None:
             path[j] = num_p
@@ -315,6 +318,27 @@ def ledger(
             short[j] = y["shortfall"]
             first[j] = np.where(met[j], spec.t, -1)
     return Ledger(specs, req, proj, met, sreq, smet, short, first)
+
+
+def _one_cluster_levels(p, reference, specs, path, base) -> np.ndarray:
+    """Fill ``path`` and ``base`` for every level target of an extensive indicator over one
+    cluster, one gather per indicator (a per-cluster plan has one such target per cluster:
+    the same values as :func:`values_at`, without a call per target). (j,) bool: filled."""
+    done = np.zeros(len(specs), dtype=bool)
+    groups: dict[str, list[int]] = {}
+    for j, s in enumerate(specs):
+        if s.kind == "level" and s.indicator in indicators.EXTENSIVE and len(s.members) == 1:
+            groups.setdefault(s.indicator, []).append(j)
+    for indicator, js in groups.items():
+        if len(js) < 2:
+            continue
+        clusters = np.array([int(specs[j].members[0]) for j in js])
+        values = cluster_values(p, indicator)[:, clusters, :]  # (n, k, t)
+        path[js] = values.transpose(1, 0, 2)
+        ref = values if reference is p else cluster_values(reference, indicator)[:, clusters, :]
+        base[js] = ref[:, :, 0].T
+        done[js] = True
+    return done
 
 
 def _meets(value, req, sense):
