@@ -657,7 +657,7 @@ def optimise_robust(
         log=solver_log,
     )
     if export_model is not None:
-        export_model(opt.highs)
+        export_model(opt.exported)
     det = solve(a, specs, "shortfall", time_limit=time_limit).grant
     clock = time.perf_counter()
     reference = project(a)
@@ -693,11 +693,12 @@ def optimise_robust(
         "handoff_seconds": opt.timings.get("handoff_seconds"),
         "solve_seconds": opt.timings.get("solve_seconds"),
         "evaluation_seconds": time.perf_counter() - clock,
-        "n_variables": len(hm.columns),
-        "n_constraints": len(hm.rows),
-        "n_nonzeros": hm.n_nonzeros,
-        "is_mip": hm.is_mip,
-        "mip_gap": sol.mip_gap,
+        "n_variables": len(opt.exported.columns),
+        "n_constraints": len(opt.exported.rows),
+        "n_nonzeros": opt.exported.n_nonzeros,
+        "is_mip": opt.exported.is_mip,
+        "mip_gap": opt.ordering_gap if opt.ordering is not None else sol.mip_gap,
+        "ordering_binaries": int(opt.ordering.compiled.integer.sum()) if opt.ordering else 0,
         "bound": opt.bound,
         "gap": opt.gap,
         "trimmed": opt.trimmed,

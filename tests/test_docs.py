@@ -84,7 +84,7 @@ def test_every_robust_family_is_documented():
     from .conftest import ROOT
 
     page = (DOCS / "uncertainty.md").read_text(encoding="utf-8")
-    for block in (robust_model, robust_model._order_cells):
+    for block in (robust_model, robust_model._steps, robust_model._order_steps):
         for line in _equation_lines(block):
             assert line in page, f"docs/uncertainty.md lacks: {line}"
     # the deterministic model's families are on optimisation.md
@@ -93,7 +93,7 @@ def test_every_robust_family_is_documented():
     a, specs = prep.arrays, prep.specs
     f = future(compile_spec(prep.loaded.scenario.uncertainty), a.n_clusters, a.n_years, 1, 0, 6)
     rp = build_robust(build_problem(a, specs), specs, f)
-    cells = (np.array([[0, 0]]), np.array([[0, 0, 0]]))
+    cells = np.array([[0, 0], [1, 2]])
     for risk, level in (("expected", None), ("cvar", 0.9), ("chance", 0.5)):
         m = robust_model.build_robust_model(rp, risk, level, ordered=cells)
         for con in m.component_objects(pyo.Constraint):

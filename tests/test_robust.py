@@ -156,7 +156,7 @@ def test_past_the_binaries_allowed_the_repair_keeps_every_rule_and_its_bound(mon
     from simulator.allocation import robust
 
     path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(synthetic(4, 4, 2), allow_unicode=True), encoding="utf-8")
+    path.write_text(yaml.safe_dump(synthetic(4, 4, 7), allow_unicode=True), encoding="utf-8")
     prep = runs.prepare(path)
     a, specs = prep.arrays, prep.specs
     spec = compile_spec(prep.loaded.scenario.uncertainty)
@@ -174,18 +174,24 @@ def test_past_the_binaries_allowed_the_repair_keeps_every_rule_and_its_bound(mon
 
 @settings(max_examples=60, deadline=None)
 @given(
-    lam=st.floats(0.05, 5.0),
-    raw=st.lists(st.floats(0.0, 60.0), min_size=1, max_size=8),
-    seed=st.integers(0, 7),
+    lams=st.lists(st.floats(0.05, 5.0), min_size=1, max_size=4),
+    most=st.floats(0.0, 200.0),
+    raw=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=8),
 )
-def test_pipeline_coupling_holds_for_every_pipeline_filled_in_order(lam, raw, seed):
-    """The coupling rows (f(λI) ≤ max(1, λ)·f(I) for the concave pipeline f with f(0) = 0) are
-    valid inequalities: every exact allocation satisfies them, so they cut off only fills out
-    of order."""
-    from simulator.core.response import effective_investment
+def test_investment_steps_carry_every_pipeline_exactly(lams, most, raw):
+    """Filling the investment steps in order up to I gives, for the scenario's pipeline and
+    every regime's, exactly the projection's f(λ·I) (0 ≤ I ≤ Ī): the robust model's pipelines
+    are the projection's, on one set of steps."""
+    from simulator.core.response import effective_investment, pipeline_steps
 
-    a = runs.prepare(ROOT / "scenarios" / "cixi-2020.yaml").arrays
-    rng = np.random.default_rng(seed)
-    inv = rng.choice(np.asarray(raw), size=(a.n_clusters, a.n_years))
-    own, regime = effective_investment(inv, a), effective_investment(lam * inv, a)
-    assert np.all(own - min(1.0, 1.0 / lam) * regime >= -1e-9 * (1 + regime))
+    a = runs.prepare(CIXI).arrays
+    scales = np.r_[1.0, lams]
+    cap = np.full(a.n_clusters, most)
+    lengths, slopes = pipeline_steps(a, scales, cap)
+    assert np.all(lengths >= 0) and np.allclose(lengths.sum(axis=1), cap)
+    inv = np.asarray(raw)[None, :] * cap[:, None]  # (c, points) within [0, Ī]
+    starts = np.cumsum(lengths, axis=1) - lengths
+    fill = np.clip(inv[:, :, None] - starts[:, None, :], 0.0, lengths[:, None, :])
+    for s, lam in enumerate(scales):
+        carried = np.einsum("cpk,ck->cp", fill, slopes[s])
+        assert np.allclose(carried, effective_investment(lam * inv, a), rtol=1e-9, atol=1e-9)

@@ -32,6 +32,7 @@ from .optimise import (
     out_of_order,
     paused_gc,
     predicted_revenue,
+    solved,
     spending_is_forced,
     trim,
 )
@@ -39,7 +40,7 @@ from .optimise import optimise as optimise_deterministic
 from .problem import build_problem
 from .robust_model import build_robust_model
 from .robust_problem import RobustProblem, build_robust, effects, shortfalls
-from .solve import HighsModel, Solution
+from .solve import HighsModel, Solution, quiet
 
 
 @dataclass
@@ -60,6 +61,15 @@ class RobustOptimised:
     trimmed: bool = False  # not proven optimal: made exact from the relaxed optimum
     #: how it was made exact: "held" (cells held to a fill pattern, re-optimised) or "trimmed"
     repair: str = ""
+    #: the ordering MIP whose first aim fixed the fill pattern (exported instead of ``highs``)
+    ordering: HighsModel | None = None
+    #: the ordering MIP's proven relative gap on the first aim
+    ordering_gap: float | None = None
+
+    @property
+    def exported(self) -> HighsModel:
+        """The model that decided the allocation: the ordering MIP, else the LP."""
+        return self.ordering or self.highs
 
     @property
     def status(self) -> str:
@@ -116,29 +126,51 @@ def optimise_robust(
     deadline = None if time_limit is None else clock + time_limit
     relaxed = _solve(rp, risk, level, None, time_limit, log, timings)
     hm, sol = relaxed
-    cells = np.zeros((0, 2), int), np.zeros((0, 3), int)
+    cells = np.zeros((0, 2), int)
+    ordering: tuple[HighsModel, Solution] | None = None
     for _ in range(ORDER_ROUNDS):
-        wrong = _out_of_order(rp, hm, sol)
-        if not (len(wrong[0]) or len(wrong[1])):
+        wrong = _wrong_cells(rp, hm, sol)
+        if not len(wrong):
             break
-        # fill those cells in order by binaries (and keep the earlier rounds' cells); when a
-        # pipeline's every cell fits within the binaries allowed, all of them at once (holding
-        # some cells only moves the out-of-order filling to the others)
-        cells = tuple(
-            np.unique(np.concatenate([c, w]), axis=0) for c, w in zip(cells, wrong, strict=True)
-        )
-        cells = _whole_pipelines(rp, cells)
-        n_binary = (len(cells[0]) + len(cells[1])) * max(1, rp.base.arrays.pipeline_widths.shape[1])
+        # the steps of those cells fill in order by binaries (and the earlier rounds' cells);
+        # every cell at once when all of them fit within the binaries allowed
+        cells = np.unique(np.concatenate([cells, wrong]), axis=0)
+        n_steps = max(1, relaxed[0].model.steps.shape[1] - 1)
+        every = _every_cell(rp)
+        if len(every) * n_steps <= MAX_ORDER_BINARIES:
+            cells = every
+        budget = _order_budget(deadline, timings)
+        if len(cells) * n_steps > MAX_ORDER_BINARIES or budget < 1.0:
+            break
+        if relaxed[0].is_mip:  # chance: the model is a MIP already; every aim on the binaries
+            hm, sol = _solve(rp, risk, level, cells, budget, log, timings)
+            if sol.status != "optimal":
+                break
+            continue
+        found = _ordered_first_aim(rp, risk, level, cells, budget, log, timings)
+        if found is None:
+            break
+        hm, sol = found
+        if len(_wrong_cells(rp, *found)):  # out of order in cells without binaries: add them
+            continue
+        ordering = found
+        # in order everywhere: the later aims on the relaxed LP with every cell held to the
+        # MIP's fill pattern (it contains the MIP's optimum, so its first aim is the MIP's;
+        # lexicographic within that pattern), re-solved from the relaxed basis
+        _pattern_bounds(rp, relaxed[0], steps_of_solution(*found))
         left = None if deadline is None else deadline - time.perf_counter()
-        if n_binary > MAX_ORDER_BINARIES or (left is not None and left < 1.0):
-            break
-        budget = ORDER_SECONDS if left is None else min(left, ORDER_SECONDS)
-        hm, sol = _solve(rp, risk, level, cells, budget, log, timings)
-        if sol.status != "optimal":
-            break
+        held = relaxed[0].solve(time_limit=left)
+        timings["solve_seconds"] += held.timings["solve_seconds"]
+        if held.status == "optimal" and held.x is not None:  # else the MIP's own optimum
+            hm, sol = relaxed[0], held
+        break
     try:
-        if not any(len(w) for w in _out_of_order(rp, hm, sol)) and sol.status == "optimal":
-            return _finish(rp, hm, sol, risk, level, timings)
+        if not len(_wrong_cells(rp, hm, sol)) and sol.status == "optimal":
+            result = _finish(rp, hm, sol, risk, level, timings)
+            if ordering is not None:
+                result.ordering = ordering[0]
+                result.ordering_gap = ordering[1].mip_gap
+            return result
         held = _hold_pattern(rp, relaxed, risk, level, deadline, log, timings)
         if held is not None:
             return held
@@ -146,6 +178,33 @@ def optimise_robust(
     except AuditError as exc:
         exc.save_model = lambda path: hm.write(str(path))
         raise
+
+
+#: the ordering MIP's relative gap: far below the sample-average objective's own sampling error
+#: (its standard error over N futures is reported beside it); the deterministic MIPs keep 1e-7
+ROBUST_MIP_GAP = 1e-4
+
+
+def _ordered_first_aim(rp, risk, level, cells, time_limit, log, timings):
+    """The first aim with the steps of ``cells`` filled in order by binaries: (model, solution)
+    when proven optimal within :data:`ROBUST_MIP_GAP`, else None. The MIP's LPs are solved by
+    the interior point method where the solver offers it (the robust LP is large)."""
+    clock = time.perf_counter()
+    with paused_gc():
+        m = build_robust_model(rp, risk, level, ordered=cells)
+        built = time.perf_counter()
+        hm = HighsModel(m, time_limit=time_limit, log=log)
+    hm.highs.setOptionValue("mip_rel_gap", ROBUST_MIP_GAP)
+    if hm.highs.getNumRow() >= INTERIOR_POINT_ROWS:
+        with quiet():
+            hm.highs.setOptionValue("mip_lp_solver", "ipm")  # HiGHS ≥ 1.14; else ignored
+    sol = hm.solve(aims=1)
+    timings["build_seconds"] += built - clock
+    timings["handoff_seconds"] += hm.handoff_seconds
+    timings["solve_seconds"] += sol.timings["solve_seconds"]
+    if sol.status != "optimal" or sol.x is None:
+        return None
+    return hm, solved(rp.base, hm, sol)
 
 
 def _hold_pattern(rp, relaxed, risk, level, deadline, log, timings):
@@ -157,12 +216,6 @@ def _hold_pattern(rp, relaxed, risk, level, deadline, log, timings):
     if spending_is_forced(rp.base.arrays):
         return None
     grant = _trimmed_grant(rp, hm, sol)
-    # every cell of every pipeline held: each stays in the segment the trimmed grants reach,
-    # so every pipeline fills in order whatever the LP chooses within it
-    nc, nt, nr = len(rp.base.clusters), len(rp.base.years), len(rp.leverage)
-    every = np.stack(np.meshgrid(np.arange(nc), np.arange(nt), indexing="ij"), -1).reshape(-1, 2)
-    regimes = np.concatenate([np.column_stack([np.full(len(every), r), every]) for r in range(nr)])
-    cells = (every, regimes)
     left = None if deadline is None else deadline - time.perf_counter()
     if left is not None and left < 1.0:
         return None
@@ -170,13 +223,11 @@ def _hold_pattern(rp, relaxed, risk, level, deadline, log, timings):
     bound = sol.aim_values[0] if sol.aim_values else sol.objective
     proven = not hm.is_mip and sol.status == "optimal"
     held_hm = hm
-    _pattern_bounds(rp, held_hm, cells, grant)
+    raw = mobilised_investment(grant, rp.base.arrays)[rp.base.clusters][:, rp.base.years]
+    _pattern_bounds(rp, held_hm, steps_in_order(held_hm, raw))
     held = held_hm.solve(time_limit=left)
-    from .optimise import solved
-
-    held = solved(rp.base, held_hm, held)
     timings["solve_seconds"] = timings.get("solve_seconds", 0.0) + held.timings["solve_seconds"]
-    if held.status != "optimal" or any(len(w) for w in _out_of_order(rp, held_hm, held)):
+    if held.status != "optimal" or held.x is None or len(_wrong_cells(rp, held_hm, held)):
         return None
     result = _finish(rp, held_hm, held, risk, level, timings)
     result.trimmed, result.repair = True, "held"
@@ -200,64 +251,69 @@ def _trimmed_grant(rp, hm, sol) -> np.ndarray:
 INTERIOR_POINT_ROWS = 20_000
 
 
-def _pattern_bounds(rp: RobustProblem, hm: HighsModel, cells, grant: np.ndarray) -> None:
-    """Hold the ``cells`` to the segments ``grant`` fills, as column bounds (an LP, no
-    binaries): a segment the grant fills is full (its fill at its width), and the segment after
-    one it does not fill is empty."""
-    from ..core.response import pipeline_segments
-
-    a = rp.base.arrays
-    edges, widths, _ = pipeline_segments(a)
-    raw = mobilised_investment(grant, a)
-    cl, yr = rp.base.clusters, rp.base.years
-    n_p = widths.shape[1] - 1
-    det, reg = (np.asarray(c, int) for c in cells)
-    for var, cells_, lam in (
-        ("v_fill", det.reshape(-1, 2), None),
-        ("v_rfill", reg.reshape(-1, 3), rp.leverage),
-    ):
-        if len(cells_) == 0 or n_p == 0:
-            continue
-        if lam is None:
-            i, s, r = cells_[:, 0], cells_[:, 1], None
-            amount = raw[cl[i], yr[s]]
-        else:
-            r, i, s = cells_[:, 0], cells_[:, 1], cells_[:, 2]
-            amount = lam[r] * raw[cl[i], yr[s]]
-        first, shape = hm.compiled.blocks[var]
-        lower, upper = hm.col_lower.copy(), hm.col_upper.copy()
-        for q in range(n_p):
-            full = amount >= edges[cl[i], q + 1] * (1 - 1e-12)
-            index = (i, s, np.full(len(i), q)) if r is None else (r, i, s, np.full(len(i), q))
-            nxt = (i, s, np.full(len(i), q + 1)) if r is None else (r, i, s, np.full(len(i), q + 1))
-            this = first + np.ravel_multi_index(index, shape)
-            after = first + np.ravel_multi_index(nxt, shape)
-            lower[this[full]] = widths[cl[i], q][full]
-            upper[after[~full]] = 0.0
-        changed = np.flatnonzero((lower != hm.col_lower) | (upper != hm.col_upper))
-        if len(changed):
-            hm.set_column_bounds(changed, lower[changed], upper[changed])
+def _pattern_bounds(
+    rp: RobustProblem, hm: HighsModel, fill: np.ndarray, cells: np.ndarray | None = None
+) -> None:
+    """Hold the investment steps of ``cells`` ((k, 2) cluster and year positions; every cell by
+    default) to the pattern ``fill`` (c', t', K) [亿元] has, as column bounds (an LP, no
+    binaries): a step ``fill`` fills is full, the step after one it does not fill is empty — so
+    every pipeline fills in order there whatever the LP chooses within them. Earlier holds of
+    those cells are replaced."""
+    lengths = hm.model.steps
+    first, shape = hm.compiled.blocks["v_step"]
+    cells = _every_cell(rp) if cells is None else np.asarray(cells, dtype=int).reshape(-1, 2)
+    i, s = cells[:, 0][:, None], cells[:, 1][:, None]
+    k = np.arange(shape[2])[None, :]
+    width = lengths[cells[:, 0]]  # (cells, K)
+    full = fill[i, s, k] >= width * (1 - STEP_TOLERANCE) - STEP_TOLERANCE
+    before_full = np.concatenate([np.ones((len(cells), 1), bool), full[:, :-1]], axis=1)
+    index = tuple(np.broadcast_to(x, full.shape) for x in (i, s, k))
+    columns = first + np.ravel_multi_index(index, shape)
+    lower = np.where(full, width, 0.0)
+    upper = np.where(before_full, width, 0.0)
+    hm.set_column_bounds(columns.reshape(-1), lower.reshape(-1), upper.reshape(-1))
 
 
-def _whole_pipelines(rp: RobustProblem, cells):
-    """Every cell of a pipeline (the scenario's; the regimes') that has one out of order,
-    where all its cells fit within :data:`MAX_ORDER_BINARIES`."""
-    n_seg = max(1, rp.base.arrays.pipeline_widths.shape[1])
+#: a step filled to within this (relative to its length, and absolute) counts as full: a MIP's
+#: solution meets its rows to HiGHS's feasibility tolerance, not exactly
+STEP_TOLERANCE = 1e-6
+
+
+def steps_in_order(hm: HighsModel, raw: np.ndarray) -> np.ndarray:
+    """(c', t', K) the steps mobilised investment ``raw`` (c', t') [亿元] fills, in order."""
+    lengths = hm.model.steps
+    starts = np.cumsum(lengths, axis=1) - lengths
+    return np.clip(raw[:, :, None] - starts[:, None, :], 0.0, lengths[:, None, :])
+
+
+def steps_of_solution(hm: HighsModel, sol: Solution) -> np.ndarray:
+    """(c', t', K) the model's step fills in solution ``sol``."""
+    cols, shape = hm.block("v_step")
+    return sol.x[cols].reshape(shape)
+
+
+def _every_cell(rp: RobustProblem) -> np.ndarray:
+    """(c·t, 2) every (cluster, year) position of the model."""
     nc, nt = len(rp.base.clusters), len(rp.base.years)
-    det, reg = cells
-    every = np.stack(np.meshgrid(np.arange(nc), np.arange(nt), indexing="ij"), -1).reshape(-1, 2)
-    if len(det) and len(every) * n_seg <= MAX_ORDER_BINARIES // 2:
-        det = every
-    regimes = np.unique(reg[:, 0]) if len(reg) else np.zeros(0, int)
-    if len(regimes) and len(regimes) * len(every) * n_seg <= MAX_ORDER_BINARIES // 2:
-        reg = np.concatenate([np.column_stack([np.full(len(every), r), every]) for r in regimes])
-    return det, reg
+    return np.stack(np.meshgrid(np.arange(nc), np.arange(nt), indexing="ij"), -1).reshape(-1, 2)
 
 
-#: the most binaries (cells × segments) the ordering MIP may add, and the seconds it may take,
-#: before the relaxed optimum is trimmed instead (a feasible allocation with a proven gap)
+#: the most binaries (cells × steps) the ordering MIP may add before the relaxed optimum is
+#: repaired instead (a feasible allocation with a proven gap)
 MAX_ORDER_BINARIES = 400
+
+#: seconds the ordering MIP may take without a time limit (or 4 × the relaxed solve, if longer)
 ORDER_SECONDS = 20.0
+#: seconds kept back from the time limit for the repair should the MIP not finish
+REPAIR_RESERVE = 5.0
+
+
+def _order_budget(deadline: float | None, timings: dict) -> float:
+    """Seconds the next ordering MIP may take: what is left of the time limit but the repair's
+    reserve; without a limit, :data:`ORDER_SECONDS` or four times the relaxed solve."""
+    if deadline is None:
+        return max(ORDER_SECONDS, 4.0 * timings.get("solve_seconds", 0.0))
+    return deadline - time.perf_counter() - REPAIR_RESERVE
 
 
 #: rounds of ordering the cells a relaxed solve filled out of order (each a MIP on more cells)
@@ -291,6 +347,12 @@ def _tolerance(rp: RobustProblem, grant: np.ndarray) -> float:
     tolerances, which compound: held to 1e-6 of the largest investment mobilised."""
     raw = mobilised_investment(grant, rp.base.arrays)
     return MIP_ORDER_TOLERANCE * max(1.0, float(raw.max(initial=0.0)) * rp.leverage.max())
+
+
+def _wrong_cells(rp: RobustProblem, hm: HighsModel, sol: Solution) -> np.ndarray:
+    """(k, 2) (cluster, year) positions where some pipeline was filled out of order."""
+    det, regime = _out_of_order(rp, hm, sol)
+    return np.unique(np.concatenate([det, regime[:, 1:]]), axis=0)
 
 
 def _out_of_order(rp: RobustProblem, hm: HighsModel, sol: Solution):

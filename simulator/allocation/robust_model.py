@@ -1,8 +1,10 @@
 r"""The robust allocation model: the deterministic model's grants, fund rules, limits and hard
 targets (:mod:`.model`), plus, for sampled futures n = 1…N (:mod:`.robust_problem`)::
 
-    regime_mobilised[r,c,t]:  Σ_m v_rfill[r,c,t,m] = λ_r · a_c · Σ_k φ_k · v_grant[c,t,k]
-    regime_effect[r,c,t]:     v_reffective[r,c,t] = Σ_m β[c,m] · v_rfill[r,c,t,m]
+    step_mobilised[c,t]:      Σ_k v_step[c,t,k] = a_c · Σ_k φ_k · v_grant[c,t,k]
+    step_effect[c,t]:         v_effective[c,t] = Σ_k s⁰[c,k] · v_step[c,t,k]
+    regime_effect[r,c,t]:     v_reffective[r,c,t] = Σ_k sʳ[c,k] · v_step[c,t,k]
+    step_order[c,t,k]:        L[c,k]·v_step[c,t,k+1] − L[c,k+1]·v_step[c,t,k] ≤ 0
     shared_effect[p,r,l]:     v_effect[p,r,l] = Σ_(c,s) G_(p,l)[c,s] · v_reffective[r,c,s]
     future_shortfall[n,j,y]:  σ_j·(Σ_p w·μ_p[n]·v_effect[p,r(n),l(n)] − b_(n,j,y))/norm + v_fshort[n,j] ≥ 0
 
@@ -31,7 +33,7 @@ import math
 import numpy as np
 import pyomo.environ as pyo
 
-from ..core.response import pipeline_segments
+from ..core.response import pipeline_steps
 from .blocks import INF, add_rows, add_var, at, grid, linear
 from .model import build_model
 from .robust_problem import RobustProblem
@@ -64,19 +66,18 @@ def build_robust_model(
     risk: str,
     level: float | None,
     *,
-    ordered: tuple[np.ndarray, np.ndarray] | None = None,
+    ordered: np.ndarray | None = None,
 ) -> pyo.ConcreteModel:
-    """``ordered``: (cells of the scenario's pipeline (k, 2) as (cluster, year) positions, cells
-    of the regimes' (k, 3) as (regime, cluster, year)) that must fill in order, by binaries —
-    the cells the relaxed model filled out of order, where more investment would break a limit
-    or lower a ratio target and the relaxation would count less than the grants mobilise."""
+    """``ordered``: cells (k, 2) as (cluster, year) positions whose investment steps must fill
+    in order, by binaries — the cells the relaxed model filled out of order, where more
+    investment would break a limit or lower a ratio target and the relaxation would count less
+    than the grants mobilise."""
     m = build_model(rp.base, "shortfall")
     m.del_component(m.weighted_shortfall)
     m.rp = rp
-    _regimes(m, rp)
-    _pipeline_coupling(m, rp)
+    _steps(m, rp)
     if ordered is not None:
-        _order_cells(m, rp, *ordered)
+        _order_steps(m, rp, ordered)
     _effects(m, rp)
     _future_targets(m, rp)
     aims = {"expected": ["expected_shortfall"], "cvar": ["cvar_shortfall", "expected_shortfall"]}
@@ -90,91 +91,110 @@ def build_robust_model(
     return m
 
 
-def _regimes(m, rp: RobustProblem) -> None:
-    """The pipeline of every leverage regime, filled by λ_r times the grants' investment."""
+def most_mobilised(m, rp: RobustProblem) -> np.ndarray:
+    """(c,) the most investment a cluster-year can mobilise, over every cluster [亿元]: its
+    largest share of the largest budget the model will see, at the best fund use's leverage."""
     a = rp.base.arrays
-    _, widths, slopes = pipeline_segments(a)
+    return a.leverage * a.category_factor.max() * np.minimum(a.share_max, 1.0) * m.budget_ceiling
+
+
+def steps_of(m, rp: RobustProblem) -> tuple[np.ndarray, np.ndarray]:
+    """(lengths (c', K), slopes (1 + R, c', K)) of the fundable clusters' investment steps: the
+    scenario's own pipeline (row 0) and every leverage regime's (:func:`pipeline_steps`)."""
+    lengths, slopes = pipeline_steps(rp.base.arrays, np.r_[1.0, rp.leverage], most_mobilised(m, rp))
     cl = rp.base.clusters
-    nr, nc, nt, nk, nm = len(rp.leverage), len(m.C), len(m.T), len(m.K), len(m.M)
+    return lengths[cl], slopes[:, cl]
+
+
+def _steps(m, rp: RobustProblem) -> None:
+    r"""Every pipeline — the scenario's own (which the land and energy limits see) and each
+    leverage regime's (which the targets see) — on one set of investment steps: the stretches
+    of mobilised investment I on which all of them are linear (:func:`pipeline_steps`)::
+
+        step_mobilised[c,t]:      Σ_k v_step[c,t,k] = a_c · Σ_k φ_k · v_grant[c,t,k]
+        step_effect[c,t]:         v_effective[c,t] = Σ_k s⁰[c,k] · v_step[c,t,k]
+        regime_effect[r,c,t]:     v_reffective[r,c,t] = Σ_k sʳ[c,k] · v_step[c,t,k]
+        step_order[c,t,k]:        L[c,k]·v_step[c,t,k+1] − L[c,k+1]·v_step[c,t,k] ≤ 0
+
+    with 0 ≤ v_step[c,t,k] ≤ L[c,k]. ``step_order`` lets a step fill only as far (in its share
+    of its length) as the step before it: the steps' fill shares fall, so (I, every pipeline's
+    effect) lies in the convex hull of the pipelines' joint graph — the tightest relaxation of
+    one cell, and exact at every vertex. It replaces the deterministic model's own segment
+    rows (``mobilised_investment``, ``pipeline_effect``), so the scenario's pipeline cannot be
+    counted out of order while the regimes' are full."""
+    a = rp.base.arrays
+    cl = rp.base.clusters
+    lengths, slopes = steps_of(m, rp)
+    m.del_component(m.mobilised_investment)
+    m.del_component(m.pipeline_effect)
+    nr, nc, nt, nk = len(rp.leverage), len(m.C), len(m.T), len(m.K)
+    n_steps = lengths.shape[1]
     m.R = pyo.Set(initialize=range(nr), ordered=True)
-    ub = np.broadcast_to(widths[cl][None, :, None, :], (nr, nc, nt, nm)).reshape(-1)
-    add_var(m, "v_rfill", (m.R, m.C, m.T, m.M), (nr, nc, nt, nm), pyo.NonNegativeReals, ub)
+    m.steps = lengths
+    ub = np.broadcast_to(lengths[:, None, :], (nc, nt, n_steps)).reshape(-1)
+    add_var(m, "v_step", (m.C, m.T, range(n_steps)), (nc, nt, n_steps), pyo.NonNegativeReals, ub)
     add_var(m, "v_reffective", (m.R, m.C, m.T), (nr, nc, nt), pyo.NonNegativeReals)
+    cells = [(c, t) for c in m.cid for t in m.year]
+    i, s, k = grid(nc, nt, n_steps)
+    step = at(m, "v_step", i, s, k)
+    gi, gs, gk = grid(nc, nt, nk)
+    grant = (
+        gi * nt + gs,
+        at(m, "v_grant", gi, gs, gk),
+        -a.leverage[cl][gi] * a.category_factor[gk],
+    )
+    add_rows(m, "step_mobilised", cells, [(i * nt + s, step, np.ones(len(i))), grant], 0.0, 0.0)
+    ei, es = grid(nc, nt)
+    own = (ei * nt + es, at(m, "v_effective", ei, es), np.ones(len(ei)))
+    add_rows(m, "step_effect", cells, [own, (i * nt + s, step, -slopes[0][i, k])], 0.0, 0.0)
     keys = [(r, c, t) for r in range(nr) for c in m.cid for t in m.year]
-    r, i, s, seg = grid(nr, nc, nt, nm)
-    row = (r * nc + i) * nt + s
-    fill = (row, at(m, "v_rfill", r, i, s, seg), np.ones(len(r)))
-    gr, gi, gs, gk = grid(nr, nc, nt, nk)
-    lev = rp.leverage[gr] * a.leverage[cl][gi] * a.category_factor[gk]
-    grant = ((gr * nc + gi) * nt + gs, at(m, "v_grant", gi, gs, gk), -lev)
-    add_rows(m, "regime_mobilised", keys, [fill, grant], 0.0, 0.0)
-    er, ei, es = grid(nr, nc, nt)
-    eff = ((er * nc + ei) * nt + es, at(m, "v_reffective", er, ei, es), np.ones(len(er)))
-    beta = (row, fill[1], -slopes[cl][i, seg])
-    add_rows(m, "regime_effect", keys, [eff, beta], 0.0, 0.0)
+    r, ri, rs, rk = grid(nr, nc, nt, n_steps)
+    er, eri, ers = grid(nr, nc, nt)
+    eff = ((er * nc + eri) * nt + ers, at(m, "v_reffective", er, eri, ers), np.ones(len(er)))
+    by = ((r * nc + ri) * nt + rs, at(m, "v_step", ri, rs, rk), -slopes[1:][r, ri, rk])
+    add_rows(m, "regime_effect", keys, [eff, by], 0.0, 0.0)
+    # step k+1 no fuller (as a share of its length) than step k, where both have a length
+    oi, os_, ok = grid(nc, nt, max(0, n_steps - 1))
+    both = lengths[oi, ok + 1] > 0
+    oi, os_, ok = oi[both], os_[both], ok[both]
+    rows = np.arange(len(oi))
+    order = [
+        (rows, at(m, "v_step", oi, os_, ok + 1), lengths[oi, ok]),
+        (rows, at(m, "v_step", oi, os_, ok), -lengths[oi, ok + 1]),
+    ]
+    keys = [(m.cid[c], m.year[t], int(q)) for c, t, q in zip(oi, os_, ok, strict=True)]
+    add_rows(m, "step_order", keys, order, -INF, 0.0)
 
 
-def _pipeline_coupling(m, rp: RobustProblem) -> None:
-    r"""The scenario's pipeline and each regime's are the same concave f (f(0) = 0) of the same
-    grants: f(λI) ≤ f(I) for λ ≤ 1 and f(λI) ≤ λ·f(I) for λ > 1, so::
+def _order_steps(m, rp: RobustProblem, cells: np.ndarray) -> None:
+    r"""Steps fill in order in the given cells ((k, 2) cluster and year positions), by binaries:
+    the incremental formulation, whose relaxation is ``step_order``'s hull::
 
-        pipeline_coupling[r,c,t]:  v_effective[c,t] − min(1, 1/λ_r)·v_reffective[r,c,t] ≥ 0
+        step_full[c,t,k]:  v_step[c,t,k] ≥ L[c,k]·v_step_full[q,k]
+        step_next[c,t,k]:  v_step[c,t,k+1] ≤ L[c,k+1]·v_step_full[q,k]
 
-    Every allocation whose pipelines fill in order satisfies it: it changes nothing exact. It
-    stops the relaxation from counting the scenario's pipeline (which meets the land and energy
-    limits) as filled out of order while the regimes' (which meet the targets) are full."""
-    nc, nt, nr = len(m.C), len(m.T), len(rp.leverage)
-    r, i, s = grid(nr, nc, nt)
-    row = (r * nc + i) * nt + s
-    keys = [(q, c, t) for q in range(nr) for c in m.cid for t in m.year]
-    own = (row, at(m, "v_effective", i, s), np.ones(len(i)))
-    regime = (row, at(m, "v_reffective", r, i, s), -np.minimum(1.0, 1.0 / rp.leverage)[r])
-    add_rows(m, "pipeline_coupling", keys, [own, regime], 0.0, INF)
-
-
-def _order_cells(m, rp: RobustProblem, cells: np.ndarray, regime_cells: np.ndarray) -> None:
-    r"""Segments fill in order in the given cells (as the deterministic ``segment_full`` /
-    ``segment_next``), for the scenario's pipeline and for the regimes'::
-
-    cell_segment_full[c,t,m]:   v_fill[c,t,m] ≥ w[c,m]·v_cell_full[k,m]
-    cell_segment_next[c,t,m]:   v_fill[c,t,m+1] ≤ W̄[c,m+1]·v_cell_full[k,m]
-    regime_segment_full[r,c,t,m], regime_segment_next[r,c,t,m]: the same on v_rfill
-
-    W̄ is the next segment's width, or for the open-ended last one the most investment the
-    cell can mobilise (its largest share of the budget at the best use's leverage, × λ_r).
-    """
-    a = rp.base.arrays
-    _, widths, _ = pipeline_segments(a)
-    cl = rp.base.clusters
-    n_p = len(m.P)
-    if n_p == 0:
+    Used for the cells the relaxed model filled out of order (where more investment would
+    break a limit or lower a ratio target)."""
+    lengths = m.steps
+    cells = np.asarray(cells, dtype=int).reshape(-1, 2)
+    n_steps = lengths.shape[1]
+    if len(cells) == 0 or n_steps < 2:
         return
-    most = a.leverage * a.category_factor.max() * np.minimum(a.share_max, 1.0) * m.budget_ceiling
-    w = widths[cl]
-    for name, var, cells_, lam in (
-        ("cell", "v_fill", np.asarray(cells, int).reshape(-1, 2), None),
-        ("regime", "v_rfill", np.asarray(regime_cells, int).reshape(-1, 3), rp.leverage),
-    ):
-        k = len(cells_)
-        if k == 0:
-            continue
-        binary = f"v_{name}_full"
-        add_var(m, binary, (range(k), m.P), (k, n_p), pyo.Binary)
-        kk, p = grid(k, n_p)
-        cell = cells_[kk]
-        r = cell[:, 0] if lam is not None else None
-        i, s = (cell[:, 1], cell[:, 2]) if lam is not None else (cell[:, 0], cell[:, 1])
-        scale = 1.0 if lam is None else lam[r]
-        nxt = w[i, p + 1]
-        cap = np.where(np.isinf(nxt), np.maximum(scale * most[cl][i], 1e-9), nxt)
-        row = np.arange(len(kk))
-        keys = [(*map(int, c), int(q)) for c, q in zip(cell, p, strict=True)]
-        full = at(m, binary, kk, p)
-        seg = (r, i, s) if lam is not None else (i, s)
-        this = (row, at(m, var, *seg, p), np.ones(len(kk)))
-        add_rows(m, f"{name}_segment_full", keys, [this, (row, full, -w[i, p])], 0.0, INF)
-        after = (row, at(m, var, *seg, p + 1), np.ones(len(kk)))
-        add_rows(m, f"{name}_segment_next", keys, [after, (row, full, -cap)], -INF, 0.0)
+    add_var(
+        m, "v_step_full", (range(len(cells)), range(n_steps - 1)), (len(cells), n_steps - 1),
+        pyo.Binary,
+    )  # fmt: skip
+    q, k = grid(len(cells), n_steps - 1)
+    i, s = cells[q, 0], cells[q, 1]
+    has = lengths[i, k + 1] > 0  # between two steps with a length
+    q, k, i, s = q[has], k[has], i[has], s[has]
+    rows = np.arange(len(q))
+    full = at(m, "v_step_full", q, k)
+    keys = [(m.cid[c], m.year[t], int(x)) for c, t, x in zip(i, s, k, strict=True)]
+    this = (rows, at(m, "v_step", i, s, k), np.ones(len(q)))
+    add_rows(m, "step_full", keys, [this, (rows, full, -lengths[i, k])], 0.0, INF)
+    after = (rows, at(m, "v_step", i, s, k + 1), np.ones(len(q)))
+    add_rows(m, "step_next", keys, [after, (rows, full, -lengths[i, k + 1])], -INF, 0.0)
 
 
 def _effects(m, rp: RobustProblem) -> None:

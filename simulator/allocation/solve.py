@@ -289,6 +289,8 @@ class HighsModel:
             x = np.asarray(sol.col_value)
             values.append(float(cost @ x))
             solved = k + 1
+            if k == 0 and self.is_mip:  # the first aim's proven relative gap
+                gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else None
             if k == 0 and not self.is_mip and sol.dual_valid:
                 duals = np.asarray(sol.row_dual)[: self.n_base_rows]
                 self._first_basis = self.highs.getBasis()

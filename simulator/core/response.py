@@ -60,6 +60,33 @@ def effective_investment(raw: np.ndarray, a: ScenarioArrays) -> np.ndarray:
     return out
 
 
+def pipeline_steps(
+    a: ScenarioArrays, scales: np.ndarray, most: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Steps of mobilised investment I ∈ [0, most] on which every pipeline f(λ·I), λ in
+    ``scales`` (s,), is linear: its kinks e_m/λ for every λ, cut at ``most`` (c,) [亿元].
+
+    Returns (lengths (c, K) [亿元], slopes (s, c, K) [1]): step k of cluster c is ``lengths[c,
+    k]`` long, and on it f(λ_s·I) rises by ``slopes[s, c, k]`` per 亿元 of I. Steps of zero
+    length (kinks that coincide, or lie beyond ``most``) come last. The slopes are differences
+    of :func:`effective_investment` itself at the steps' ends."""
+    scales = np.asarray(scales, dtype=float)
+    edges, _, _ = pipeline_segments(a)
+    most = np.asarray(most, dtype=float)
+    kinks = [edges[:, 1:] / lam for lam in scales if lam > 0]
+    ends = np.concatenate([np.zeros((a.n_clusters, 1)), *kinks, most[:, None]], axis=1)
+    ends = np.sort(np.clip(ends, 0.0, most[:, None]), axis=1)
+    lengths = np.diff(ends, axis=1)
+    rise = np.diff(np.stack([effective_investment(lam * ends, a) for lam in scales]), axis=2)
+    tiny = lengths <= 1e-12 * np.maximum(most, 1.0)[:, None]
+    slopes = np.where(tiny, 0.0, rise / np.where(tiny, 1.0, lengths))
+    lengths = np.where(tiny, 0.0, lengths)
+    last = np.argsort(tiny, axis=1, kind="stable")  # zero-length steps to the end, in order
+    lengths = np.take_along_axis(lengths, last, axis=1)
+    slopes = np.take_along_axis(slopes, np.broadcast_to(last, slopes.shape), axis=2)
+    return lengths, slopes
+
+
 def mobilised_for(u: np.ndarray, a: ScenarioArrays) -> np.ndarray:
     """The least mobilised investment that gives effective investment ``u`` (..., c, t) [亿元]:
     the inverse of :func:`effective_investment` filling segments in order (its smallest
