@@ -125,59 +125,104 @@ def optimise_robust(
     timings = {"build_seconds": time.perf_counter() - clock}
     deadline = None if time_limit is None else clock + time_limit
     relaxed = _solve(rp, risk, level, None, time_limit, log, timings)
-    hm, sol = relaxed
-    cells = np.zeros((0, 2), int)
-    ordering: tuple[HighsModel, Solution] | None = None
+    lp, first = relaxed
+    try:
+        if not len(_wrong_cells(rp, lp, first)) and first.status == "optimal":
+            return _finish(rp, lp, first, risk, level, timings)
+        if lp.is_mip:  # chance: the model is a MIP already
+            return _order_chance(rp, relaxed, risk, level, deadline, log, timings)
+        return _order(rp, relaxed, risk, level, deadline, log, timings)
+    except AuditError as exc:
+        exc.save_model = lambda path: lp.write(str(path))
+        raise
+
+
+def _order(rp, relaxed, risk, level, deadline, log, timings) -> RobustOptimised:
+    """The relaxed LP filled some cells out of order: order them by binaries (the ordering MIP,
+    first aim), in rounds that add the cells its optimum puts out of order; after each round a
+    held repair from the MIP's optimum, optimal when within :data:`ROBUST_MIP_GAP` of the best
+    proven bound (the relaxation's, then the MIPs' dual bounds)."""
+    lp, sol = relaxed
+    bound = (
+        (sol.aim_values[0] if sol.aim_values else sol.objective)
+        if sol.status == "optimal"
+        else None
+    )
+    source, cells, best = relaxed, np.zeros((0, 2), int), None
+    n_steps = max(1, lp.model.steps.shape[1] - 1)
     for _ in range(ORDER_ROUNDS):
-        wrong = _wrong_cells(rp, hm, sol)
-        if not len(wrong):
-            break
-        # the steps of those cells fill in order by binaries (and the earlier rounds' cells);
-        # every cell at once when all of them fit within the binaries allowed
-        cells = np.unique(np.concatenate([cells, wrong]), axis=0)
-        n_steps = max(1, relaxed[0].model.steps.shape[1] - 1)
-        every = _every_cell(rp)
-        if len(every) * n_steps <= MAX_ORDER_BINARIES:
-            cells = every
+        cells = _cells_to_order(rp, lp, source, cells, n_steps)
         budget = _order_budget(deadline, timings)
         if len(cells) * n_steps > MAX_ORDER_BINARIES or budget < 1.0:
             break
-        if relaxed[0].is_mip:  # chance: the model is a MIP already; every aim on the binaries
-            hm, sol = _solve(rp, risk, level, cells, budget, log, timings)
-            if sol.status != "optimal":
-                break
-            continue
         found = _ordered_first_aim(rp, risk, level, cells, budget, log, timings)
         if found is None:
             break
-        hm, sol = found
-        if len(_wrong_cells(rp, *found)):  # out of order in cells without binaries: add them
-            continue
-        ordering = found
-        # in order everywhere: the later aims on the relaxed LP with every cell held to the
-        # MIP's fill pattern (it contains the MIP's optimum, so its first aim is the MIP's;
-        # lexicographic within that pattern), re-solved from the relaxed basis
-        _pattern_bounds(rp, relaxed[0], steps_of_solution(*found))
-        left = None if deadline is None else deadline - time.perf_counter()
-        held = relaxed[0].solve(time_limit=left)
-        timings["solve_seconds"] += held.timings["solve_seconds"]
-        if held.status == "optimal" and held.x is not None:  # else the MIP's own optimum
-            hm, sol = relaxed[0], held
-        break
-    try:
-        if not len(_wrong_cells(rp, hm, sol)) and sol.status == "optimal":
-            result = _finish(rp, hm, sol, risk, level, timings)
-            if ordering is not None:
-                result.ordering = ordering[0]
-                result.ordering_gap = ordering[1].mip_gap
-            return result
-        held = _hold_pattern(rp, relaxed, risk, level, deadline, log, timings)
-        if held is not None:
-            return held
-        return _finish_trimmed(rp, *relaxed, risk, level, timings)
-    except AuditError as exc:
-        exc.save_model = lambda path: hm.write(str(path))
-        raise
+        if found[1].dual_bound is not None and bound is not None:
+            bound = max(bound, found[1].dual_bound)  # a minimised aim: the MIP's is tighter
+        if not len(_wrong_cells(rp, *found)):
+            return _after_ordering(rp, lp, found, risk, level, deadline, timings)
+        source = found
+        held = _hold_pattern(rp, lp, source, bound, risk, level, deadline, timings)
+        if held is not None and (best is None or held.measure < best.measure):
+            best = held
+        if best is not None and best.status == "optimal":
+            return best
+    if best is None:
+        best = _hold_pattern(rp, lp, relaxed, bound, risk, level, deadline, timings)
+    return best if best is not None else _finish_trimmed(rp, *relaxed, risk, level, timings)
+
+
+def _cells_to_order(rp, lp, source, cells, n_steps) -> np.ndarray:
+    """The cells the next ordering MIP gives binaries: those filled out of order so far, and
+    every cell when all fit within :data:`EVERY_CELL_BINARIES`; on a large model (where each
+    round's root LP is the cost) also the cells with a step part-filled, whose pattern is what
+    the MIP may change (a new out-of-order cell is usually one of them)."""
+    cells = np.unique(np.concatenate([cells, _wrong_cells(rp, *source)]), axis=0)
+    every = _every_cell(rp)
+    if len(every) * n_steps <= EVERY_CELL_BINARIES:
+        return every
+    likely = np.unique(np.concatenate([cells, _part_filled(*source)]), axis=0)
+    large = lp.highs.getNumRow() >= INTERIOR_POINT_ROWS
+    if large and len(likely) * n_steps <= MAX_ORDER_BINARIES:
+        return likely
+    return cells
+
+
+def _after_ordering(rp, lp, found, risk, level, deadline, timings) -> RobustOptimised:
+    """The ordering MIP's optimum is in order everywhere: the later aims on the relaxed LP with
+    every cell held to its fill pattern (which contains that optimum, so the first aim keeps
+    its value: lexicographic within the pattern), from the relaxed basis."""
+    hm, sol = found
+    _pattern_bounds(rp, lp, steps_of_solution(*found))
+    left = None if deadline is None else deadline - time.perf_counter()
+    held = lp.solve(time_limit=left)
+    timings["solve_seconds"] += held.timings["solve_seconds"]
+    if held.status == "optimal" and held.x is not None:  # else the MIP's own optimum
+        hm, sol = lp, held
+    result = _finish(rp, hm, sol, risk, level, timings)
+    result.ordering, result.ordering_gap = found[0], found[1].mip_gap
+    return result
+
+
+def _order_chance(rp, relaxed, risk, level, deadline, log, timings) -> RobustOptimised:
+    """``chance`` (a MIP already): ordering binaries on the offending cells, every aim a MIP;
+    else the held repair or the trimmed relaxation."""
+    hm, sol = relaxed
+    cells = np.zeros((0, 2), int)
+    n_steps = max(1, hm.model.steps.shape[1] - 1)
+    for _ in range(ORDER_ROUNDS):
+        cells = _cells_to_order(rp, relaxed[0], (hm, sol), cells, n_steps)
+        budget = _order_budget(deadline, timings)
+        if len(cells) * n_steps > MAX_ORDER_BINARIES or budget < 1.0:
+            break
+        hm, sol = _solve(rp, risk, level, cells, budget, log, timings)
+        if sol.status != "optimal":
+            break
+        if not len(_wrong_cells(rp, hm, sol)):
+            return _finish(rp, hm, sol, risk, level, timings)
+    held = _hold_pattern(rp, relaxed[0], relaxed, None, risk, level, deadline, timings)
+    return held if held is not None else _finish_trimmed(rp, *relaxed, risk, level, timings)
 
 
 #: the ordering MIP's relative gap: far below the sample-average objective's own sampling error
@@ -207,32 +252,31 @@ def _ordered_first_aim(rp, risk, level, cells, time_limit, log, timings):
     return hm, solved(rp.base, hm, sol)
 
 
-def _hold_pattern(rp, relaxed, risk, level, deadline, log, timings):
-    """A feasible allocation at least as good as the trimmed one: the relaxed optimum's grants
-    trimmed, then every pipeline cell held to the segment those grants reach (by bounds: an
-    LP) and the allocation re-optimised within them. Not proven optimal: the relaxation's value
-    is the bound. None when it does not end in order (then the trimmed grants are returned)."""
-    hm, sol = relaxed
+def _hold_pattern(rp, lp, source, bound, risk, level, deadline, timings):
+    """A feasible allocation from an allocation filled out of order (``source``: (model,
+    solution)): its grants trimmed to what the scenario's pipeline counts, then every cell of
+    the relaxed LP ``lp`` held by bounds to the steps those grants fill and the allocation
+    re-optimised within them, from the LP's basis. Optimal when within :data:`ROBUST_MIP_GAP`
+    of ``bound`` (a proven bound on the first aim), else status ``gap``. None when it does not
+    end in order, or spending is forced (trimming would leave money unspent)."""
     if spending_is_forced(rp.base.arrays):
         return None
-    grant = _trimmed_grant(rp, hm, sol)
     left = None if deadline is None else deadline - time.perf_counter()
     if left is not None and left < 1.0:
         return None
-    # the relaxed model itself, its columns held by bounds, re-solved from its optimal basis
-    bound = sol.aim_values[0] if sol.aim_values else sol.objective
-    proven = not hm.is_mip and sol.status == "optimal"
-    held_hm = hm
+    grant = _trimmed_grant(rp, *source)
     raw = mobilised_investment(grant, rp.base.arrays)[rp.base.clusters][:, rp.base.years]
-    _pattern_bounds(rp, held_hm, steps_in_order(held_hm, raw))
-    held = held_hm.solve(time_limit=left)
+    _pattern_bounds(rp, lp, steps_in_order(lp, raw))
+    held = lp.solve(time_limit=left)
     timings["solve_seconds"] = timings.get("solve_seconds", 0.0) + held.timings["solve_seconds"]
-    if held.status != "optimal" or held.x is None or len(_wrong_cells(rp, held_hm, held)):
+    if held.status != "optimal" or held.x is None or len(_wrong_cells(rp, lp, held)):
         return None
-    result = _finish(rp, held_hm, held, risk, level, timings)
-    result.trimmed, result.repair = True, "held"
-    if proven:
-        result.bound = bound
+    result = _finish(rp, lp, held, risk, level, timings)
+    result.repair, result.bound = "held", bound
+    # proven within the ordering MIP's own tolerance of a valid bound: as optimal as the MIP
+    result.trimmed = not (
+        bound is not None and result.gap is not None and result.gap <= ROBUST_MIP_GAP
+    )
     return result
 
 
@@ -299,8 +343,20 @@ def _every_cell(rp: RobustProblem) -> np.ndarray:
 
 
 #: the most binaries (cells × steps) the ordering MIP may add before the relaxed optimum is
-#: repaired instead (a feasible allocation with a proven gap)
-MAX_ORDER_BINARIES = 400
+#: repaired instead (a feasible allocation with a proven gap); every cell gets them when all
+#: fit within EVERY_CELL_BINARIES
+MAX_ORDER_BINARIES = 1000
+EVERY_CELL_BINARIES = 400
+
+
+def _part_filled(hm: HighsModel, sol: Solution) -> np.ndarray:
+    """(k, 2) cells (cluster, year positions) with a step neither empty nor full."""
+    fill = steps_of_solution(hm, sol)
+    lengths = hm.model.steps[:, None, :]
+    tol = STEP_TOLERANCE * np.maximum(lengths, 1.0)
+    part = (fill > tol) & (fill < lengths - tol)
+    return np.argwhere(part.any(axis=2))
+
 
 #: seconds the ordering MIP may take without a time limit (or 4 × the relaxed solve, if longer)
 ORDER_SECONDS = 20.0
@@ -317,7 +373,7 @@ def _order_budget(deadline: float | None, timings: dict) -> float:
 
 
 #: rounds of ordering the cells a relaxed solve filled out of order (each a MIP on more cells)
-ORDER_ROUNDS = 4
+ORDER_ROUNDS = 10
 
 
 def _solve(rp, risk, level, ordered, time_limit, log, timings):

@@ -97,6 +97,8 @@ class Solution:
     unique: bool  # the LP optimum of the last aim solved is unique
     timings: dict = field(default_factory=dict)
     note: str = ""
+    #: a MIP's proven bound on its first aim (HiGHS's dual bound), in the aim's own sense
+    dual_bound: float | None = None
 
     @property
     def has_duals(self) -> bool:
@@ -260,6 +262,7 @@ class HighsModel:
         costs = self.compiled.aims[: aims or None]
         senses = [AIMS[name] for name in self.compiled.aim_names[: len(costs)]]
         x, values, duals, status, unique, gap, note = None, [], None, "optimal", False, None, ""
+        dual_bound = None
         solved = 0
         for k, (cost, sense) in enumerate(zip(costs, senses, strict=True)):
             self.highs.changeObjectiveSense(
@@ -289,8 +292,9 @@ class HighsModel:
             x = np.asarray(sol.col_value)
             values.append(float(cost @ x))
             solved = k + 1
-            if k == 0 and self.is_mip:  # the first aim's proven relative gap
+            if k == 0 and self.is_mip:  # the first aim's proven relative gap and bound
                 gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else None
+                dual_bound = float(info.mip_dual_bound)
             if k == 0 and not self.is_mip and sol.dual_valid:
                 duals = np.asarray(sol.row_dual)[: self.n_base_rows]
                 self._first_basis = self.highs.getBasis()
@@ -329,6 +333,7 @@ class HighsModel:
             unique,
             {"solve_seconds": time.perf_counter() - clock},
             note,
+            dual_bound if dual_bound is not None and np.isfinite(dual_bound) else None,
         )
 
     def _polish(self, x: np.ndarray, deadline: float | None) -> np.ndarray:
