@@ -173,6 +173,17 @@ def test_cvar_is_at_least_the_mean(losses, alpha):
     assert mc.cvar(x, alpha) >= x.mean() - 1e-12 * max(1.0, x.max())
 
 
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.floats(0, 10), min_size=1, max_size=60), st.floats(0.05, 0.95))
+def test_cvar_is_the_rockafellar_uryasev_minimum(losses, alpha):
+    """The CVaR the robust model minimises, η + Σ(L − η)⁺/((1−α)N), is smallest at one of the
+    losses: the projection's CVaR is that minimum whether or not (1−α)·N is whole."""
+    x = np.array(losses)
+    m = (1.0 - alpha) * len(x)
+    ru = min(eta + np.maximum(x - eta, 0.0).sum() / m for eta in x)
+    assert abs(mc.cvar(x, alpha) - ru) <= 1e-9 * max(1.0, ru)
+
+
 # --------------------------------------------------------------------------- spreads move P
 
 

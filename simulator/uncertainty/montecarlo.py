@@ -6,7 +6,7 @@ value. Over N futures::
 
     P(met)_j          = (1/N)·Σ_n 1[target j met in future n]
     objective_mean    = (1/N)·Σ_n L_n,       L_n = Σ_j w_j·s_(j,n)   (movable targets)
-    objective_cvar90  = mean of the largest ⌈0.1·N⌉ of L_n
+    objective_cvar90  = mean of the worst 10 % of L_n (the last one in part when 0.1·N is not whole)
 
 (s_(j,n) the relative shortfall of :mod:`simulator.core.targets`, against future n's own
 no-fund denominators). Quantiles (p5 … p95 of each target's value and of each indicator's fan)
@@ -190,6 +190,15 @@ def merge(parts: list[Batch], samples: int, kept: Kept | None = None) -> Distrib
 
 
 def cvar(loss: np.ndarray, alpha: float = 0.9) -> float:
-    """Mean of the worst ⌈(1−α)·N⌉ losses (the tail's mean; ≥ the mean of all)."""
-    k = max(1, int(np.ceil((1.0 - alpha) * len(loss) - 1e-9)))
-    return float(np.sort(loss)[-k:].mean())
+    """CVaR_α of the sampled losses: the mean of the worst (1−α) share of them, the last one
+    counted in part when m = (1−α)·N is not whole — the minimum of Rockafellar and Uryasev's
+    η + Σ_n (L_n − η)⁺ / m, which the robust model's ``cvar_shortfall`` minimises. With m whole
+    it is the mean of the worst m. Never below the mean of all."""
+    worst = np.sort(np.asarray(loss, dtype=float))[::-1]
+    m = (1.0 - alpha) * len(worst)
+    whole = min(len(worst), int(np.floor(m + 1e-9)))
+    total = worst[:whole].sum()
+    part = m - whole
+    if part > 1e-9 and whole < len(worst):
+        total += part * worst[whole]
+    return float(total / m)
