@@ -1,6 +1,12 @@
 """Robust allocation: solve the sample-average model (:mod:`.robust_model`) over N sampled
 futures, and hold its allocation to the projection in every one of them.
 
+The relaxed model (every pipeline on shared investment steps, each cell relaxed to the convex
+hull of its pipelines' graph) is solved first; where its optimum lies inside a hull, the
+ordering MIP gives those cells binaries (:func:`_order`), and a held repair gives an allocation
+in order whose gap to the best proven bound says whether it is optimal within the MIP's own
+tolerance. The procedure, with measured cases, is in docs/uncertainty.md §4.
+
 The audit projects the returned grants in each future (the same code as ``run`` and
 ``uncertain``) and checks that the model's shortfalls, and so its risk measure, are what the
 projection gives; that every pipeline — the scenario's and each leverage regime's — was filled
@@ -57,8 +63,8 @@ class RobustOptimised:
     checks: list[str]
     timings: dict = field(default_factory=dict)
 
-    bound: float | None = None  # a proven bound on the risk measure when not optimal
-    trimmed: bool = False  # not proven optimal: made exact from the relaxed optimum
+    bound: float | None = None  # a proven bound on the risk measure (held or trimmed)
+    trimmed: bool = False  # not proven optimal: made exact by a repair, gap above tolerance
     #: how it was made exact: "held" (cells held to a fill pattern, re-optimised) or "trimmed"
     repair: str = ""
     #: the ordering MIP whose first aim fixed the fill pattern (exported instead of ``highs``)
