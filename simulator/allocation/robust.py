@@ -79,10 +79,10 @@ class RobustOptimised:
 
     @property
     def status(self) -> str:
-        """``optimal``, ``time_limit`` (a MIP stopped), or ``gap``: the relaxed optimum filled a
-        pipeline out of order where the exact problem is a MIP too large to solve here; its
-        grants were trimmed to what the scenario's pipeline counts (every rule holds) and the
-        relaxed optimum bounds the best possible value (:attr:`bound`)."""
+        """``optimal`` (a held repair counts when within the ordering MIP's tolerance of its
+        bound), ``time_limit`` (a MIP stopped), or ``gap``: the exact problem is a MIP that did
+        not finish here; the allocation was repaired (held or trimmed: every rule holds) and
+        :attr:`bound`, when proven, bounds the best possible value."""
         return "gap" if self.trimmed else self.solution.status
 
     @property
