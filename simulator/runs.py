@@ -698,7 +698,9 @@ def optimise_robust(
         "n_nonzeros": opt.exported.n_nonzeros,
         "is_mip": opt.exported.is_mip,
         "mip_gap": opt.ordering_gap if opt.ordering is not None else sol.mip_gap,
-        "ordering_binaries": int(opt.ordering.compiled.integer.sum()) if opt.ordering else 0,
+        "ordering_binaries": (
+            int(opt.ordering.compiled.integer.sum()) if opt.ordering is not None else 0
+        ),
         "bound": opt.bound,
         "gap": opt.gap,
         "trimmed": opt.trimmed,

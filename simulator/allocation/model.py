@@ -149,6 +149,12 @@ def _response(m, pr: AllocationProblem) -> None:
     add_rows(m, "pipeline_effect", keys, [effective, (i * nt + s, fill[1], -beta)], 0.0, 0.0)
 
 
+def most_mobilised(a, budget_ceiling: float) -> np.ndarray:
+    """(c,) the most investment a cluster-year can mobilise [亿元]: its largest share of the
+    largest annual budget the model will see [亿元/yr], at the best fund use's leverage."""
+    return a.leverage * a.category_factor.max() * np.minimum(a.share_max, 1.0) * budget_ceiling
+
+
 def _pipeline_order(m, pr: AllocationProblem) -> None:
     r"""Segments fill in order: segment m+1 only once segment m is full.
 
@@ -163,7 +169,7 @@ def _pipeline_order(m, pr: AllocationProblem) -> None:
     a = pr.arrays
     _, widths, _ = pipeline_segments(a)
     nc, nt, np_ = len(m.C), len(m.T), len(m.P)
-    most = a.leverage * a.category_factor.max() * np.minimum(a.share_max, 1.0) * m.budget_ceiling
+    most = most_mobilised(a, m.budget_ceiling)
     w = widths[pr.clusters]
     nxt = w[:, 1:]
     cap = np.where(np.isinf(nxt), np.maximum(most[pr.clusters], 1e-9)[:, None], nxt)

@@ -384,8 +384,6 @@ ORDER_ROUNDS = 10
 
 def _solve(rp, risk, level, ordered, time_limit, log, timings):
     """Build, hand over and solve; ``ordered`` cells fill in order by binaries."""
-    from .optimise import solved
-
     clock = time.perf_counter()
     with paused_gc():
         m = build_robust_model(rp, risk, level, ordered=ordered)

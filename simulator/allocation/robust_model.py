@@ -35,7 +35,7 @@ import pyomo.environ as pyo
 
 from ..core.response import pipeline_steps
 from .blocks import INF, add_rows, add_var, at, grid, linear
-from .model import build_model
+from .model import build_model, most_mobilised
 from .robust_problem import RobustProblem
 
 
@@ -91,17 +91,12 @@ def build_robust_model(
     return m
 
 
-def most_mobilised(m, rp: RobustProblem) -> np.ndarray:
-    """(c,) the most investment a cluster-year can mobilise, over every cluster [亿元]: its
-    largest share of the largest budget the model will see, at the best fund use's leverage."""
-    a = rp.base.arrays
-    return a.leverage * a.category_factor.max() * np.minimum(a.share_max, 1.0) * m.budget_ceiling
-
-
 def steps_of(m, rp: RobustProblem) -> tuple[np.ndarray, np.ndarray]:
     """(lengths (c', K), slopes (1 + R, c', K)) of the fundable clusters' investment steps: the
     scenario's own pipeline (row 0) and every leverage regime's (:func:`pipeline_steps`)."""
-    lengths, slopes = pipeline_steps(rp.base.arrays, np.r_[1.0, rp.leverage], most_mobilised(m, rp))
+    lengths, slopes = pipeline_steps(
+        rp.base.arrays, np.r_[1.0, rp.leverage], most_mobilised(rp.base.arrays, m.budget_ceiling)
+    )
     cl = rp.base.clusters
     return lengths[cl], slopes[:, cl]
 

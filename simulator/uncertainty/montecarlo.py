@@ -189,6 +189,11 @@ def merge(parts: list[Batch], samples: int, kept: Kept | None = None) -> Distrib
     )
 
 
+#: (1−α)·N within this of a whole number counts as whole (0.1 × 1000 is 100.00000000000001):
+#: a rounding guard on a count, not a weight in any model
+WHOLE = 1e-9
+
+
 def cvar(loss: np.ndarray, alpha: float = 0.9) -> float:
     """CVaR_α of the sampled losses: the mean of the worst (1−α) share of them, the last one
     counted in part when m = (1−α)·N is not whole — the minimum of Rockafellar and Uryasev's
@@ -196,9 +201,9 @@ def cvar(loss: np.ndarray, alpha: float = 0.9) -> float:
     it is the mean of the worst m. Never below the mean of all."""
     worst = np.sort(np.asarray(loss, dtype=float))[::-1]
     m = (1.0 - alpha) * len(worst)
-    whole = min(len(worst), int(np.floor(m + 1e-9)))
+    whole = min(len(worst), int(np.floor(m + WHOLE)))
     total = worst[:whole].sum()
     part = m - whole
-    if part > 1e-9 and whole < len(worst):
+    if part > WHOLE and whole < len(worst):
         total += part * worst[whole]
     return float(total / m)
