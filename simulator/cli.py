@@ -324,10 +324,7 @@ def optimise(
     export = None
     if export_model:
         export = lambda folder: _save(export_model, kept["text"])  # noqa: E731
-    if with_report:
-        from .outputs.report import from_optimise
-
-        export = _both(export, _page(from_optimise, res))
+    export = _both(export, _page(with_report, "from_optimise", res))
     files.write_optimise(out, res, export)
     if as_json:
         echo_json(records.optimise_record(res, out))
@@ -437,12 +434,7 @@ def compare(file, what_ifs, sets, out, as_json, objective, time_limit, allocatio
     with console.progress(f"comparing {len(allocations)} allocations"):
         res = runs.compare(file, what_ifs, sets, objective, allocations, time_limit=time_limit)
     out = out or files.default_out(res.prepared.loaded, "compare", objective)
-    if with_report:
-        from .outputs.report import from_compare
-
-        files.write_compare(out, res, _page(from_compare, res))
-    else:
-        files.write_compare(out, res)
+    files.write_compare(out, res, _page(with_report, "from_compare", res))
     if as_json:
         echo_json(records.compare_record(res, out))
         return
@@ -509,12 +501,7 @@ def sweep(
             scheduler=scheduler,
         )
     out = out or files.default_out(res.prepared.loaded, "sweep", objective)
-    if with_report:
-        from .outputs.report import from_sweep
-
-        files.write_sweep(out, res, budget_spec, _page(from_sweep, res, budget_spec))
-    else:
-        files.write_sweep(out, res, budget_spec)
+    files.write_sweep(out, res, budget_spec, _page(with_report, "from_sweep", res, budget_spec))
     if as_json:
         echo_json(records.sweep_record(res, out))
         return
@@ -602,12 +589,15 @@ def _both(first, second):
     return lambda folder: (first(folder), second(folder))
 
 
-def _page(build, *args):
-    """An ``extra(folder)`` that writes report.html of ``build(*args)`` into a run folder."""
+def _page(wanted: bool, build: str, *args):
+    """An ``extra(folder)`` that writes report.html of ``outputs.report.<build>(*args)`` into
+    a run folder, or None when no report was asked for (the report module is not imported)."""
+    if not wanted:
+        return None
     from .outputs import report as pages
 
     command = typed_command()
-    return lambda folder: pages.write_html(folder, build(*args), command)
+    return lambda folder: pages.write_html(folder, getattr(pages, build)(*args), command)
 
 
 def typed_command() -> str:
@@ -707,12 +697,7 @@ def uncertain(
             on_length=meter.start,
         )
     out = out or files.default_out(res.prepared.loaded, "uncertain")
-    if with_report:
-        from .outputs.report import from_uncertain
-
-        files.write_uncertain(out, res, _page(from_uncertain, res))
-    else:
-        files.write_uncertain(out, res)
+    files.write_uncertain(out, res, _page(with_report, "from_uncertain", res))
     if as_json:
         echo_json(records.uncertain_record(res, out))
         return
