@@ -37,9 +37,12 @@ class Future:
 
     def growth(self, base: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The sampled growth arrays: (n, c, t) where shocked, the scenario's (c, t) otherwise."""
-        return {
-            k: g + self.growth_shift[k] if k in self.growth_shift else g for k, g in base.items()
-        }
+        return {k: self.growth_of(k, g) for k, g in base.items()}
+
+    def growth_of(self, driver: str, base: np.ndarray) -> np.ndarray:
+        """Driver ``driver``'s sampled growth from the scenario's ``base`` (c, t) [1/yr]."""
+        shift = self.growth_shift.get(driver)
+        return base if shift is None else base + shift
 
     def baseline(self, base: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The sampled baselines: (n, c) where scaled, the scenario's (c,) otherwise."""

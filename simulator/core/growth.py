@@ -1,4 +1,9 @@
-"""Growth primitives shared by the projection and the fund response (one floor below both)."""
+"""Growth primitives shared by the projection and the fund response (one floor below both).
+
+Both run the recurrence year by year, in place, on one array: the same floating-point
+operations in the same order as ``x[t] = x[t−1]·(1 + g[t]) + add[t]`` written out, without a
+temporary per year (the projection calls them on (sample, cluster, year) arrays).
+"""
 
 from __future__ import annotations
 
@@ -17,14 +22,21 @@ def compound(start: np.ndarray, growth: np.ndarray, additions: np.ndarray | None
         *(() if additions is None else (additions.shape,)),
     )
     out = np.empty(shape)
-    add = np.zeros(shape) if additions is None else np.broadcast_to(additions, shape)
-    g = np.broadcast_to(growth, shape)
-    out[..., 0] = np.broadcast_to(start, shape[:-1]) + add[..., 0]
+    np.add(growth, 1.0, out=out)  # 1 + g[t]; x[0] is written over it
+    out[..., 0] = start
+    if additions is not None:
+        add = np.broadcast_to(additions, shape)
+        out[..., 0] += add[..., 0]
     for t in range(1, shape[-1]):
-        out[..., t] = out[..., t - 1] * (1.0 + g[..., t]) + add[..., t]
+        np.multiply(out[..., t - 1], out[..., t], out=out[..., t])
+        if additions is not None:
+            np.add(out[..., t], add[..., t], out=out[..., t])
     return out
 
 
 def cumulative(growth: np.ndarray) -> np.ndarray:
     """Π_{τ≤t}(1 + g[τ]) [1]: 1 in the base year (..., c, t); ``growth`` in fractions per year."""
-    return np.cumprod(1.0 + growth, axis=-1)
+    out = np.add(growth, 1.0)
+    for t in range(1, out.shape[-1]):
+        np.multiply(out[..., t - 1], out[..., t], out=out[..., t])
+    return out

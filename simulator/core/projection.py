@@ -42,7 +42,7 @@ class Projection:
 
     years: np.ndarray
     cluster_ids: tuple[str, ...]
-    primary: dict[str, np.ndarray]  # revenue, investment, tech_investment, firms
+    primary: dict[str, np.ndarray]  # revenue, investment, tech_investment, firms (Paths: lazy)
     factor: dict[str, np.ndarray]  # va_rate, land_per_revenue, …
     grant: np.ndarray  # (c, t, k) [亿元]
     mobilised: np.ndarray  # (c, t), or (n, c, t) with a future: before diminishing returns [亿元]
@@ -71,7 +71,12 @@ SHARE_PATHS = (
 class Paths(dict):
     """Factor paths computed when first read (a Monte Carlo batch reads only the few its targets
     use). Iterating, ``items()``, ``keys()``, ``values()`` or ``len()`` compute them all, so it
-    behaves as the full dict everywhere."""
+    behaves as the full dict everywhere.
+
+    A maker receives the :class:`Paths` it fills (for the paths it is built from) rather than
+    closing over it: no reference cycle, so a projection's arrays are freed as soon as it is
+    dropped even with the cyclic collector off (the CLI turns it off) — a Monte Carlo run keeps
+    bounded memory however many batches it projects."""
 
     def __init__(self, makers: dict):
         super().__init__()
@@ -81,7 +86,7 @@ class Paths(dict):
         if key not in self._makers:
             raise KeyError(key)
         with np.errstate(divide="ignore", invalid="ignore"):
-            value = self[key] = self._makers[key]()
+            value = self[key] = self._makers[key](self)
         return value
 
     def _all(self) -> None:
@@ -132,9 +137,7 @@ def factor_paths(
         path = base[..., None] * cumulative(growth[driver])
         return path if scaled is None else path * scale(scaled)
 
-    paths: Paths
-
-    def va_rate():
+    def va_rate(_):
         return level(b["va_rate"], "va_rate", "va_rate")
 
     def intensity():
@@ -145,19 +148,20 @@ def factor_paths(
 
     makers = {
         "va_rate": va_rate,
-        "land_per_revenue": lambda: (
+        "land_per_revenue": lambda _: (
             1.0 / level(b["revenue"] / b["land"], "revenue_per_mu", "revenue_per_mu")
         ),
-        "energy_per_revenue": lambda: paths["va_rate"] * intensity(),
-        "tax_rate": lambda: level(b["tax"] / b["revenue"], "tax_rate", "tax_rate"),
-        "employment_per_revenue": lambda: paths["va_rate"] / productivity(),
-        **{sh: (lambda sh=sh: level(b[sh], sh)) for sh in SHARE_PATHS},
+        "energy_per_revenue": lambda paths: paths["va_rate"] * intensity(),
+        "tax_rate": lambda _: level(b["tax"] / b["revenue"], "tax_rate", "tax_rate"),
+        "employment_per_revenue": lambda paths: paths["va_rate"] / productivity(),
+        **{sh: (lambda _, sh=sh: level(b[sh], sh)) for sh in SHARE_PATHS},
         # cross-cutting classifications of value added: share of VA × VA per revenue
-        "hightech_va_per_revenue": lambda: paths["hightech_va_share"] * paths["va_rate"],
-        "digital_core_va_per_revenue": lambda: paths["digital_core_va_share"] * paths["va_rate"],
+        "hightech_va_per_revenue": lambda paths: paths["hightech_va_share"] * paths["va_rate"],
+        "digital_core_va_per_revenue": lambda paths: (
+            paths["digital_core_va_share"] * paths["va_rate"]
+        ),
     }
-    paths = Paths(makers)
-    return paths
+    return Paths(makers)
 
 
 def project(
@@ -165,6 +169,7 @@ def project(
     grant: np.ndarray | None = None,
     growth: dict[str, np.ndarray] | None = None,
     future: Future | None = None,
+    factors: Paths | None = None,
 ) -> Projection:
     """Project every cluster and year, with the fund response to ``grant`` (c, t[, k]) [亿元].
 
@@ -175,38 +180,82 @@ def project(
         R[n,c,t] = R₀·Π(1 + g_R) + Σ_s K[c,t,s]·u[n,c,s − delay]
 
     where the new capacity grows at the growth ``growth`` gives (the scenario's own under a
-    future), so ``revenue_kernel`` is its exact linear form.
+    future), so ``revenue_kernel`` is its exact linear form. ``factors`` are the factor paths
+    of another projection of the same scenario, growth and future (they do not depend on the
+    fund), to be shared instead of computed again.
     """
     g = {k: np.asarray(v, dtype=float) for k, v in (growth or a.growth).items()}
     fund_growth = g["revenue"]
-    if future is not None:
-        g = future.growth(g)
-    g = {k: v if v.ndim == 3 else v[None] for k, v in g.items()}
+    if future is None:
+        g = {k: _samples(v) for k, v in g.items()}
+    else:  # each driver's sampled growth, when first read
+        given = g
+        g = Paths({k: (lambda _, k=k: _samples(future.growth_of(k, given[k]))) for k in given})
     b = a.baseline if future is None else future.baseline(a.baseline)
     x = response.grant_array(a, grant)
     raw = response.mobilised_investment(x, a)
     if not raw.any():  # no fund: nothing mobilised, in every future (no (n, c, t) work)
         u = np.zeros_like(raw)
+        revenue = compound(b["revenue"], g["revenue"])
     else:
-        if future is not None and future.leverage_scale is not None:
-            raw = future.leverage_scale[:, None, None] * raw
-        u = response.effective_investment(raw, a)
-    arriving = u if future is None else _delayed(u, future.delay)
-    revenue = compound(b["revenue"], g["revenue"]) + compound(
-        np.zeros(a.n_clusters), fund_growth, response.revenue_additions(arriving, a)
+        raw, u, added = _fund(a, raw, fund_growth, future)
+        revenue = compound(b["revenue"], g["revenue"]) + added
+    primary = Paths(
+        {
+            "revenue": lambda _: _samples(revenue),
+            "investment": lambda _: _flow(b["investment"], g["investment"], u),
+            "tech_investment": lambda _: _flow(
+                b["tech_investment"], g["tech_investment"], a.tech_share[:, None] * u
+            ),
+            # the number of 规上 firms: net entry only, the fund does not move it
+            "firms": lambda _: _samples(b["firms"][..., None] * cumulative(g["firms"])),
+        }
     )
-    investment = np.nan_to_num(b["investment"])[..., None] * cumulative(g["investment"]) + u
-    tech = np.nan_to_num(b["tech_investment"])[..., None] * cumulative(g["tech_investment"])
-    tech = tech + a.tech_share[:, None] * u
-    primary = {
-        "revenue": revenue,
-        "investment": np.where(np.isnan(b["investment"])[..., None], np.nan, investment),
-        "tech_investment": np.where(np.isnan(b["tech_investment"])[..., None], np.nan, tech),
-        # the number of 规上 firms: net entry only, the fund does not move it
-        "firms": b["firms"][..., None] * cumulative(g["firms"]),
-    }
-    primary = {k: v if v.ndim == 3 else v[None] for k, v in primary.items()}
-    return Projection(a.years, a.cluster_ids, primary, factor_paths(a, g, b, future), x, raw, u)
+    if factors is None:
+        factors = factor_paths(a, g, b, future)
+    return Projection(a.years, a.cluster_ids, primary, factors, x, raw, u)
+
+
+def _fund(a: ScenarioArrays, raw: np.ndarray, fund_growth: np.ndarray, future: Future | None):
+    """(mobilised, effective, new revenue) [亿元] of mobilised investment ``raw`` (c, t): the
+    new revenue capacity grows at ``fund_growth``. Under a future each is (n, c, t), but it
+    depends on the future only through its leverage multiplier and delay — a few regimes — so
+    it is computed once per regime met and gathered (the same numbers as future by future)."""
+
+    def response_to(mobilised, delay=None):
+        u = response.effective_investment(mobilised, a)
+        arriving = u if not delay else _delayed(u, np.array([delay]))[0]
+        additions = response.revenue_additions(arriving, a)
+        return mobilised, u, compound(np.zeros(a.n_clusters), fund_growth, additions)
+
+    if future is None:
+        return response_to(raw)
+    n = future.n
+    scale = np.ones(n) if future.leverage_scale is None else future.leverage_scale
+    if np.ndim(fund_growth) == 3:  # growth given per sample: future by future
+        mobilised = scale[:, None, None] * raw
+        u = response.effective_investment(mobilised, a)
+        additions = response.revenue_additions(_delayed(u, future.delay), a)
+        return mobilised, u, compound(np.zeros(a.n_clusters), fund_growth, additions)
+    delay = np.zeros(n, dtype=int) if future.delay is None else future.delay
+    regimes, which = np.unique(np.stack([scale, delay]), axis=1, return_inverse=True)
+    per_regime = [response_to(lam * raw, int(d)) for lam, d in regimes.T]
+    return tuple(np.stack(arrays)[which.ravel()] for arrays in zip(*per_regime, strict=True))
+
+
+def _samples(values: np.ndarray) -> np.ndarray:
+    """(n, c, t): a (c, t) path as one sample."""
+    return values if values.ndim == 3 else values[None]
+
+
+def _flow(base: np.ndarray, growth: np.ndarray, added: np.ndarray) -> np.ndarray:
+    """An investment flow: base·Π(1 + g) + the fund's addition (n, c, t) [亿元]; NaN for the
+    clusters without a baseline."""
+    missing = np.isnan(base)
+    flow = np.nan_to_num(base)[..., None] * cumulative(growth) + added
+    if missing.any():
+        flow = np.where(missing[..., None], np.nan, flow)
+    return _samples(flow)
 
 
 def _delayed(u: np.ndarray, delay: np.ndarray | None) -> np.ndarray:
@@ -252,7 +301,7 @@ def scope_values(p: Projection, indicator: str, members: np.ndarray) -> np.ndarr
             pick = _contiguous(members)  # a slice is a view; a list of clusters is a copy
             base = p.primary[e.primary][:, pick, :]
             values = base if e.factor is None else p.factor[e.factor][:, pick, :] * base
-            p.sums[key] = values.sum(axis=1)
+            p.sums[key] = sum_over_clusters(values)
             p.sums[key].flags.writeable = False
         return p.sums[key]
     if indicator in indicators.CHANGES:
@@ -263,6 +312,18 @@ def scope_values(p: Projection, indicator: str, members: np.ndarray) -> np.ndarr
     r = indicators.RATIOS[indicator]
     with np.errstate(divide="ignore", invalid="ignore"):
         return scope_values(p, r.numerator, members) / scope_values(p, r.denominator, members)
+
+
+def sum_over_clusters(values: np.ndarray) -> np.ndarray:
+    """Σ_c values[n, c, t] → (n, t), adding the clusters in order: the same sums as
+    ``values.sum(axis=1)`` (numpy adds a strided axis in order too), two to three times
+    faster on (sample, cluster, year) batches."""
+    if values.shape[1] == 0:
+        return np.zeros((values.shape[0], values.shape[2]))
+    out = values[:, 0, :].copy()
+    for c in range(1, values.shape[1]):
+        out += values[:, c, :]
+    return out
 
 
 def _contiguous(members: np.ndarray):

@@ -39,7 +39,7 @@ projection so that any allocation can be scored on the same scale.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -228,6 +228,9 @@ class Ledger:
     stretch_met: np.ndarray  # (j, n) bool
     shortfall: np.ndarray  # (j, n) relative shortfall s_j (linear form)
     first_met: np.ndarray  # (j, n) year index when first met within the target's years, −1
+    #: (j, n, t) each target's indicator over its scope, every year: :func:`values_at` of the
+    #: target (the ratio N/D for a ratio target) [canonical]
+    paths: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def gap(self) -> np.ndarray:
@@ -317,7 +320,7 @@ def ledger(
             )
             short[j] = y["shortfall"]
             first[j] = np.where(met[j], spec.t, -1)
-    return Ledger(specs, req, proj, met, sreq, smet, short, first)
+    return Ledger(specs, req, proj, met, sreq, smet, short, first, path)
 
 
 def _one_cluster_levels(p, reference, specs, path, base) -> np.ndarray:

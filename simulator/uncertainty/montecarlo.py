@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.projection import project
-from ..core.targets import TargetSpec, ledger, values_at
+from ..core.targets import TargetSpec, ledger
 from ..scenario.arrays import ScenarioArrays
-from .sampling import future
+from .sampling import BLOCK, future
 from .spec import UncertaintySpec
 
 #: cluster-year cells of one batch (per projected array: 8 MiB of float64), and the most
@@ -105,8 +105,12 @@ def fan_keys(specs: list[TargetSpec]) -> list[FanKey]:
 
 
 def batches(samples: int, a: ScenarioArrays) -> list[tuple[int, int]]:
-    """[start, stop) of every batch: a size from the scenario's cells alone."""
+    """[start, stop) of every batch: a size from the scenario's cells alone, a whole number of
+    the sampler's blocks when it holds more than one (a batch then draws no future it does
+    not use: :data:`~.sampling.BLOCK`)."""
     size = max(1, min(BATCH_SAMPLES, BATCH_CELLS // (a.n_clusters * a.n_years)))
+    if size > BLOCK:
+        size = BLOCK * round(size / BLOCK)
     return [(s, min(s + size, samples)) for s in range(0, samples, size)]
 
 
@@ -128,13 +132,13 @@ def run_batch(job: Job, start: int, stop: int) -> Batch:
     if job.grant is None:
         p, led = reference, led0
     else:
-        p = project(a, job.grant, future=f)
+        p = project(a, job.grant, future=f, factors=reference.factor)
         led = ledger(p, job.specs, reference, first_met=False)
     m = max(0, min(stop, job.keep) - start)
     nt = a.n_years
     fan = np.empty((len(job.fan), m, nt))
-    for i, key in enumerate(job.fan):
-        fan[i] = values_at(p, job.specs[key.target])[:m]
+    for i, key in enumerate(job.fan):  # the ledger's paths: values_at of each target
+        fan[i] = led.paths[key.target, :m]
     values = led.projected[:, :m]
     if job.kept is not None:  # written in place: the batch carries none back
         job.kept.values[:, start : start + m] = values

@@ -185,7 +185,9 @@ def evaluate(job: Job, rows: np.ndarray) -> np.ndarray:
     if job.grant is None:
         led = ledger(reference, job.specs)
     else:
-        led = ledger(project(a, job.grant, future=f), job.specs, reference)
+        led = ledger(
+            project(a, job.grant, future=f, factors=reference.factor), job.specs, reference
+        )
     return np.nan_to_num(led.shortfall)
 
 
