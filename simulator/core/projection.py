@@ -238,8 +238,14 @@ def _fund(a: ScenarioArrays, raw: np.ndarray, fund_growth: np.ndarray, future: F
         additions = response.revenue_additions(_delayed(u, future.delay), a)
         return mobilised, u, compound(np.zeros(a.n_clusters), fund_growth, additions)
     delay = np.zeros(n, dtype=int) if future.delay is None else future.delay
-    regimes, which = np.unique(np.stack([scale, delay]), axis=1, return_inverse=True)
-    per_regime = [response_to(lam * raw, int(d)) for lam, d in regimes.T]
+    scales, by_scale = np.unique(scale, return_inverse=True)
+    delays, by_delay = np.unique(delay, return_inverse=True)
+    regimes, which = np.unique(
+        by_scale.ravel() * len(delays) + by_delay.ravel(), return_inverse=True
+    )
+    per_regime = [
+        response_to(scales[r // len(delays)] * raw, int(delays[r % len(delays)])) for r in regimes
+    ]
     return tuple(np.stack(arrays)[which.ravel()] for arrays in zip(*per_regime, strict=True))
 
 
