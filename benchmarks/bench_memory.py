@@ -15,7 +15,7 @@ ratio = ours / HiGHS, bar ≤ 2. The four run interleaved (default 3 rounds), me
 
 ``--breakdown`` — where our memory goes: the steps of ``simulator optimise`` run in this
 process with the collector off (as the CLI), printing VmRSS and VmHWM (/proc/self/status)
-after each heavy import (numpy, pandas, pyomo.environ, pint — through ``simulator.units``, as
+after each heavy import (numpy, pandas, pyomo.core, pint — through ``simulator.units``, as
 the product imports it —, pydantic, yaml, highspy; scipy is not imported here, so a step that
 pulls it in lists it first among its new modules) and after each step: load the
 scenario, compile arrays and targets, build the problem, build the Pyomo model, the HighsModel
@@ -147,7 +147,7 @@ def acceptance(args) -> None:
 HEAVY = [
     ("numpy", "numpy"),
     ("pandas", "pandas"),
-    ("pyomo.environ", "pyomo.environ"),
+    ("pyomo.core", "pyomo.core"),
     ("pint (via simulator.units, scipy hidden)", "simulator.units"),
     ("pydantic", "pydantic"),
     ("yaml", "yaml"),

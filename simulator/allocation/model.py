@@ -29,7 +29,7 @@ one Pyomo ``Objective`` here, listed in stage order in ``m.aims``.
 from __future__ import annotations
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo  # the components only, no solver plugins: HiGHS is driven directly
 
 from ..core.limits import LIMITS
 from ..core.response import pipeline_segments

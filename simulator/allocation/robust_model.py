@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from ..core.response import pipeline_steps
 from .blocks import INF, add_rows, add_var, at, grid, linear

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from .handoff import Compiled, safe_name, write_lp
 from .objectives import AIMS
