@@ -118,6 +118,31 @@ def test_any_batching_and_executor_give_identical_numbers(cixi):
             assert np.array_equal(getattr(one, name), getattr(d, name), equal_nan=True), name
 
 
+def _slow_square(k):
+    import os
+    import time
+
+    time.sleep(0.02)
+    return os.getpid(), k * k
+
+
+def test_workers_count_this_process_and_return_every_result_once_in_order():
+    """``--workers 2`` is this process and one forked worker: both run tasks (this one from
+    the end of the list while it waits), and every result comes back once, in order."""
+    import os
+
+    from simulator.uncertainty.executor import Pool
+
+    pool = Pool(2)
+    try:
+        out = pool.map(_slow_square, range(30))
+    finally:
+        pool.close()
+    assert [v for _, v in out] == [k * k for k in range(30)]
+    pids = {pid for pid, _ in out}
+    assert os.getpid() in pids and len(pids) == 2
+
+
 def test_the_same_seed_reproduces_the_files_and_another_changes_them(tmp_path):
     for tag, seed in (("a", 5), ("b", 5), ("c", 6)):
         r = cli("uncertain", CIXI, "--samples", 300, "--seed", seed, "--out", tmp_path / tag)

@@ -1,7 +1,8 @@
 """Where batches run: in this process, in local worker processes, or on a Dask cluster — one
 interface, chosen by ``--workers`` / ``--scheduler``: ``map(fn, *iterables) → list`` and
 ``imap(fn, *iterables)`` (results in order as they come, every task submitted at once, so a
-progress bar can move without a barrier between rounds of tasks).
+progress bar can move without a barrier between rounds of tasks). ``--workers N`` is N
+processes at work: this one and N − 1 forked ones.
 
 Workers receive arrays and seeds (a :class:`~simulator.uncertainty.montecarlo.Job`), never a
 solver model. Dask is an optional extra (``pip install -e ".[distributed]"``).
@@ -44,8 +45,11 @@ def _call_shared(fn: Callable, *args):
 
 class Pool:
     """Local worker processes (fork where the platform has it: the modules are loaded once).
-    When every task shares one job (a Monte Carlo run), the workers are started with it, so
-    each task sends only its sample range."""
+    ``workers`` counts this process: it forks ``workers − 1`` and runs tasks itself while it
+    waits, taking them from the end of the list as the forked workers take them from the
+    start (a task already handed to a worker is never run twice). The results come back in
+    order either way. When every task shares one job (a Monte Carlo run), the workers are
+    started with it, so each task sends only its range."""
 
     def __init__(self, workers: int):
         methods = multiprocessing.get_all_start_methods()
@@ -60,16 +64,39 @@ class Pool:
         if self._pool is None or job is not self._job:
             self.close()
             init = {} if job is None else {"initializer": _install, "initargs": (job,)}
-            self._pool = ProcessPoolExecutor(self._workers, mp_context=self._context, **init)
+            self._pool = ProcessPoolExecutor(
+                max(1, self._workers - 1), mp_context=self._context, **init
+            )
             self._job = job
         return self._pool
 
     def imap(self, fn: Callable, first, *iterables) -> Iterator:
         first = list(first)
+        tasks = list(zip(first, *iterables, strict=True))
         if first and all(x is first[0] for x in first):
             pool = self._start(first[0])
-            return pool.map(_call_shared, [fn] * len(first), *iterables)
-        return self._start().map(fn, first, *iterables)
+            futures = [pool.submit(_call_shared, fn, *task[1:]) for task in tasks]
+        else:
+            pool = self._start()
+            futures = [pool.submit(fn, *task) for task in tasks]
+        return self._in_order(fn, tasks, futures)
+
+    @staticmethod
+    def _in_order(fn: Callable, tasks: list, futures: list) -> Iterator:
+        """Each task's result in order; while the next one is not back, this process runs
+        the last task no worker has started (a pending future it can still cancel)."""
+        done_here: dict[int, object] = {}
+        last = len(tasks) - 1
+        try:
+            for i, future in enumerate(futures):
+                while i not in done_here and not future.done() and last > i:
+                    if futures[last].cancel():
+                        done_here[last] = fn(*tasks[last])
+                    last -= 1
+                yield done_here.pop(i) if i in done_here else future.result()
+        finally:
+            for future in futures:
+                future.cancel()
 
     def map(self, fn: Callable, first, *iterables) -> list:
         return list(self.imap(fn, first, *iterables))
