@@ -320,12 +320,17 @@ def scope_values(p: Projection, indicator: str, members: np.ndarray) -> np.ndarr
         return scope_values(p, r.numerator, members) / scope_values(p, r.denominator, members)
 
 
+#: below this many (sample, year) cells a scope sum is left to numpy (one call per cluster
+#: would cost more than it saves)
+LOOP_CELLS = 512
+
+
 def sum_over_clusters(values: np.ndarray) -> np.ndarray:
     """Σ_c values[n, c, t] → (n, t), adding the clusters in order: the same sums as
     ``values.sum(axis=1)`` (numpy adds a strided axis in order too), two to three times
-    faster on (sample, cluster, year) batches."""
-    if values.shape[1] == 0:
-        return np.zeros((values.shape[0], values.shape[2]))
+    faster on (sample, cluster, year) batches; a single projection is summed by numpy."""
+    if values.shape[1] == 0 or values.shape[0] * values.shape[2] < LOOP_CELLS:
+        return values.sum(axis=1)
     out = values[:, 0, :].copy()
     for c in range(1, values.shape[1]):
         out += values[:, c, :]
