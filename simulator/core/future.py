@@ -35,12 +35,9 @@ class Future:
     leverage_scale: np.ndarray | None = None  # (n,)
     delay: np.ndarray | None = None  # (n,) int years
 
-    def growth(self, base: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The sampled growth arrays: (n, c, t) where shocked, the scenario's (c, t) otherwise."""
-        return {k: self.growth_of(k, g) for k, g in base.items()}
-
     def growth_of(self, driver: str, base: np.ndarray) -> np.ndarray:
-        """Driver ``driver``'s sampled growth from the scenario's ``base`` (c, t) [1/yr]."""
+        """Driver ``driver``'s sampled growth from the scenario's ``base`` (c, t) [1/yr]: (n, c, t)
+        where shocked, ``base`` itself otherwise."""
         shift = self.growth_shift.get(driver)
         return base if shift is None else base + shift
 
