@@ -267,12 +267,13 @@ def targets_table(
     if rates is not None:
         cols.append(Col("per year", wrap=True))
     body = []
+    per_year = list(rates.itertuples()) if rates is not None else None
     for i, r in enumerate(df.itertuples()):
         row = [r.target_id] + ([names[i]] if any(names) else [])
         row += [str(r.year), format_number(r.required), format_number(r.projected)]
         row += [_signed(r.gap), r.unit, "yes" if r.met else "NO"]
-        if rates is not None:
-            row.append(rate_text(rates.iloc[i]))
+        if per_year is not None:
+            row.append(rate_text(per_year[i]))
         body.append(row)
     return grid(cols, body, screen)
 
@@ -300,7 +301,8 @@ def allocation_table(
     cols = [Col("cluster")] + ([Col("name", limit=NAME_WIDTH)] if any(shown) else [])
     cols += [Col(str(y), True) for y in years] + [Col("total", True)]
     budget = [a.budget[a.year_index(y)] / a.fund_unit_factor for y in years]
-    lines = [(c, n, [per.loc[c, y] for y in years]) for c, n in zip(per.index, shown, strict=True)]
+    amounts = per.reindex(columns=years).to_numpy()  # (cluster, year), in the frame's order
+    lines = [(c, n, list(v)) for c, n, v in zip(per.index, shown, amounts, strict=True)]
     lines += [("total", "", [per[y].sum() for y in years]), ("budget", "", budget)]
     body = [
         [label, *([name] if any(shown) else []), *map(format_number, [*v, sum(v)])]
@@ -342,6 +344,7 @@ def before_after_table(
     if rates is not None:
         cols.append(Col("per year", wrap=True))
     body = []
+    per_year = list(rates.itertuples()) if rates is not None else None
     for i, r in enumerate(df.itertuples()):
         met = ("yes" if r.met_after else "NO") + (
             " (new)" if r.met_after and not r.met_before else ""
@@ -350,8 +353,8 @@ def before_after_table(
         row += [str(r.year), format_number(r.required), format_number(r.before)]
         row += [format_number(r.after), _signed(r.gap_after), r.unit, met]
         row.append("yes" if r.fund_can_move else "no")
-        if rates is not None:
-            row.append(rate_text(rates.iloc[i], "optimised"))
+        if per_year is not None:
+            row.append(rate_text(per_year[i], "optimised"))
         body.append(row)
     return grid(cols, body, screen)
 
