@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,19 +62,25 @@ def default_out(loaded, command: str, objective: str | None = None) -> Path:
     return Path("results") / name
 
 
+#: rows formatted at a time (bounds the strings a large table holds at once to a few MB)
+CSV_CHUNK = 8192
+
+
 def write_csv(path: Path, df: pd.DataFrame, **options) -> None:
     """The one writer of CSVs (:data:`CSV_ENCODING`). A table of plain columns (text, whole
     numbers, floats, booleans) is formatted here, field by field as pandas would write it
-    (floats at full precision, NaN as an empty field, text quoted where it must be) — twice as
-    fast on the 90,000 rows of a 1,000-cluster projection; any other table by pandas."""
-    fields = None if options else _plain_fields(df)
-    if fields is None:
+    (floats at full precision, NaN as an empty field, text quoted where it must be), in
+    chunks of :data:`CSV_CHUNK` rows — twice as fast on the 90,000 rows of a 1,000-cluster
+    projection; any other table by pandas."""
+    columns = None if options else _plain_columns(df)
+    if columns is None:
         df.to_csv(path, index=False, encoding=CSV_ENCODING, **options)
         return
-    header = ",".join(_quoted(str(name)) for name in df.columns)
-    lines = [",".join(row) for row in zip(*fields, strict=True)]
     with open(path, "w", encoding=CSV_ENCODING, newline="") as f:
-        f.write("\n".join([header, *lines]) + "\n")
+        f.write(",".join(_quoted(str(name)) for name in df.columns) + "\n")
+        for first in range(0, len(df), CSV_CHUNK):
+            fields = [fmt(values[first : first + CSV_CHUNK]) for fmt, values in columns]
+            f.write("".join(",".join(row) + "\n" for row in zip(*fields, strict=True)))
 
 
 def _quoted(text: str) -> str:
@@ -83,25 +90,34 @@ def _quoted(text: str) -> str:
     return text
 
 
-def _plain_fields(df: pd.DataFrame) -> list[list[str]] | None:
-    """Each column as its CSV fields, or None when a column is not plain."""
+def _plain_columns(df: pd.DataFrame) -> list[tuple[Callable, Any]] | None:
+    """(formatter of a slice into CSV fields, values) per column, or None when a column is
+    not plain."""
     out = []
     for name in df.columns:
         col = df[name]
         kind = col.dtype.kind
         if col.dtype == np.float64:
-            out.append(["" if v != v else repr(v) for v in col.to_numpy().tolist()])
+            out.append((_float_fields, col.to_numpy()))
         elif kind in "ib" and not isinstance(col.dtype, pd.api.extensions.ExtensionDtype):
-            out.append([str(v) for v in col.to_numpy().tolist()])
+            out.append((_whole_fields, col.to_numpy()))
         elif kind == "O":
             values = col.tolist()
             if not all(isinstance(v, str) for v in values):
                 return None
             quoted = {v: _quoted(v) for v in set(values)}
-            out.append([quoted[v] for v in values])
+            out.append((lambda part, quoted=quoted: [quoted[v] for v in part], values))
         else:
             return None
     return out
+
+
+def _float_fields(part: np.ndarray) -> list[str]:
+    return ["" if v != v else repr(v) for v in part.tolist()]  # NaN → an empty field
+
+
+def _whole_fields(part: np.ndarray) -> list[str]:
+    return [str(v) for v in part.tolist()]
 
 
 def write_yaml(path: Path, data: dict) -> None:
