@@ -143,11 +143,12 @@ class Dask:
 @contextlib.contextmanager
 def executor(workers: int | None = None, scheduler: str | None = None) -> Iterator:
     """The executor for ``--workers N`` (local processes) or ``--scheduler ADDRESS`` (Dask);
-    serial when neither is given (or one worker)."""
+    serial when neither is given, or when N (capped at the machine's cores) is one."""
+    local = min(workers or 1, os.cpu_count() or 1)
     if scheduler:
         ex = Dask(scheduler)
-    elif workers and workers > 1:
-        ex = Pool(min(workers, os.cpu_count() or workers))
+    elif local > 1:
+        ex = Pool(local)
     else:
         yield Serial()
         return
