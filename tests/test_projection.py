@@ -315,3 +315,20 @@ def test_scope_sums_add_clusters_in_order_like_numpy(n, c, t, seed):
         looped += x[:, k, :]
     assert np.array_equal(P.sum_over_clusters(x), looped)
     assert np.array_equal(x.sum(axis=1), looped)
+
+
+def test_required_levels_of_every_target_at_once_are_required_target_by_target():
+    """The ledger's vectorised required levels (and stretch levels) are, bit for bit, what
+    required() gives target by target, on every shipped plan."""
+    from simulator import runs
+    from simulator.core.targets import required, required_all
+
+    from .conftest import ROOT
+
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        specs = runs.prepare(path).specs
+        base = np.random.default_rng(0).random((len(specs), 7)) * 100
+        for stretch in (False, True):
+            one_by_one = np.stack([required(s, base[j], stretch) for j, s in enumerate(specs)])
+            at_once = required_all(specs, base, stretch)
+            assert np.array_equal(one_by_one, at_once, equal_nan=True), (path.name, stretch)

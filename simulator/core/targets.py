@@ -187,6 +187,21 @@ def required(spec: TargetSpec, base: np.ndarray, stretch: bool = False) -> np.nd
     return base * (1 + spec.growth) ** n_years * prices
 
 
+def required_all(specs: list[TargetSpec], base: np.ndarray, stretch: bool = False) -> np.ndarray:
+    """:func:`required` of every target at once, (j, n) from the base-year values ``base``
+    (j, n): the same operations element by element, without a call per target. A target
+    without the level asked (no stretch level or growth) gets NaN."""
+    prices = np.array([s.price_ratio(s.t) for s in specs])
+    level = np.array([s.stretch_level if stretch else s.level for s in specs], dtype=float)
+    growth = [s.stretch_growth if stretch else s.growth for s in specs]  # None: not asked
+    # (1 + g)^t by Python's pow, as required() computes it (numpy's power rounds differently)
+    factor = np.array(
+        [np.nan if g is None else (1 + g) ** s.t for g, s in zip(growth, specs, strict=True)]
+    )
+    grown = base * factor[:, None] * prices[:, None]
+    return np.where(np.isnan(level)[:, None], grown, (level * prices)[:, None])
+
+
 def year_on_year_norm(rate, previous_no_fund):
     """Normaliser of a year's relative shortfall: |r_t|·X⁰(t−1) (|r_t| if X⁰ is not positive)."""
     x0 = np.asarray(previous_no_fund, dtype=float)
@@ -289,10 +304,8 @@ def ledger(
         den[j], den0[j] = den_p[:, spec.t], den_r[:, spec.t]
         with np.errstate(divide="ignore", invalid="ignore"):
             base[j] = num_r[:, 0] / den_r[:, 0]
-    req = np.stack([required(s, base[j]) for j, s in enumerate(specs)]) if nj else base
-    sreq = (
-        np.stack([required(s, base[j], stretch=True) for j, s in enumerate(specs)]) if nj else base
-    )
+    req = required_all(specs, base) if nj else base
+    sreq = required_all(specs, base, stretch=True) if nj else base
     t = np.array([s.t for s in specs], dtype=int)
     first_t = np.array([s.first_t for s in specs], dtype=int)
     sense = np.array([s.sense for s in specs], dtype=float)[:, None]
