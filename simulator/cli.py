@@ -464,7 +464,12 @@ def compare(file, what_ifs, sets, out, as_json, objective, time_limit, allocatio
     "budget, and the budget each target needs to be met in 50/80/95% of them.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the futures.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Local processes.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes at work, this one included (results are identical to a serial run).",
+)
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="A dask.distributed cluster.")
 def sweep(
     file,
@@ -629,7 +634,7 @@ def sampling_options(f):
         "--workers",
         type=click.IntRange(min=1),
         default=None,
-        help="Local worker processes (results are identical to a serial run).",
+        help="Processes at work, this one included (results are identical to a serial run).",
     )
     @click.option(
         "--scheduler",
