@@ -203,7 +203,7 @@ def _after_ordering(rp, lp, found, risk, level, deadline, timings) -> RobustOpti
     _pattern_bounds(rp, lp, steps_of_solution(*found))
     left = None if deadline is None else deadline - time.perf_counter()
     held = lp.solve(time_limit=left)
-    timings["solve_seconds"] += held.timings["solve_seconds"]
+    _spend(timings, "solve_seconds", held.timings["solve_seconds"])
     if held.status == "optimal" and held.x is not None:  # else the MIP's own optimum
         hm, sol = lp, held
     result = _finish(rp, hm, sol, risk, level, timings)
@@ -240,19 +240,13 @@ def _ordered_first_aim(rp, risk, level, cells, time_limit, log, timings):
     """The first aim with the steps of ``cells`` filled in order by binaries: (model, solution)
     when proven optimal within :data:`ROBUST_MIP_GAP`, else None. The MIP's LPs are solved by
     the interior point method where the solver offers it (the robust LP is large)."""
-    clock = time.perf_counter()
-    with paused_gc():
-        m = build_robust_model(rp, risk, level, ordered=cells)
-        built = time.perf_counter()
-        hm = HighsModel(m, time_limit=time_limit, log=log)
+    hm = _build(rp, risk, level, cells, time_limit, log, timings)
     hm.highs.setOptionValue("mip_rel_gap", ROBUST_MIP_GAP)
     if hm.highs.getNumRow() >= INTERIOR_POINT_ROWS:
         with quiet():
             hm.highs.setOptionValue("mip_lp_solver", "ipm")  # HiGHS ≥ 1.14; else ignored
     sol = hm.solve(aims=1)
-    timings["build_seconds"] += built - clock
-    timings["handoff_seconds"] += hm.handoff_seconds
-    timings["solve_seconds"] += sol.timings["solve_seconds"]
+    _spend(timings, "solve_seconds", sol.timings["solve_seconds"])
     if sol.status != "optimal" or sol.x is None:
         return None
     return hm, solved(rp.base, hm, sol)
@@ -274,7 +268,7 @@ def _hold_pattern(rp, lp, source, bound, risk, level, deadline, timings):
     raw = mobilised_investment(grant, rp.base.arrays)[rp.base.clusters][:, rp.base.years]
     _pattern_bounds(rp, lp, steps_in_order(lp, raw))
     held = lp.solve(time_limit=left)
-    timings["solve_seconds"] = timings.get("solve_seconds", 0.0) + held.timings["solve_seconds"]
+    _spend(timings, "solve_seconds", held.timings["solve_seconds"])
     if held.status != "optimal" or held.x is None or len(_wrong_cells(rp, lp, held)):
         return None
     result = _finish(rp, lp, held, risk, level, timings)
@@ -382,13 +376,25 @@ def _order_budget(deadline: float | None, timings: dict) -> float:
 ORDER_ROUNDS = 10
 
 
-def _solve(rp, risk, level, ordered, time_limit, log, timings):
-    """Build, hand over and solve; ``ordered`` cells fill in order by binaries."""
+def _build(rp, risk, level, ordered, time_limit, log, timings) -> HighsModel:
+    """Build the robust model (``ordered`` cells fill in order by binaries) and hand it over."""
     clock = time.perf_counter()
     with paused_gc():
         m = build_robust_model(rp, risk, level, ordered=ordered)
         built = time.perf_counter()
         hm = HighsModel(m, time_limit=time_limit, log=log)
+    _spend(timings, "build_seconds", built - clock)
+    _spend(timings, "handoff_seconds", hm.handoff_seconds)
+    return hm
+
+
+def _spend(timings: dict, stage: str, seconds: float) -> None:
+    timings[stage] = timings.get(stage, 0.0) + seconds
+
+
+def _solve(rp, risk, level, ordered, time_limit, log, timings):
+    """Build, hand over and solve; ``ordered`` cells fill in order by binaries."""
+    hm = _build(rp, risk, level, ordered, time_limit, log, timings)
     hm.interior_point_first = hm.highs.getNumRow() >= INTERIOR_POINT_ROWS
     sol = hm.solve()
     if sol.status == "infeasible":  # the rules and limits are the deterministic model's
@@ -396,9 +402,7 @@ def _solve(rp, risk, level, ordered, time_limit, log, timings):
         optimise_deterministic(a, specs, time_limit=time_limit)  # raises its diagnosis
         raise AuditError("the robust model is infeasible but the deterministic one is not")
     sol = solved(rp.base, hm, sol)
-    timings["build_seconds"] = timings.get("build_seconds", 0.0) + built - clock
-    timings["handoff_seconds"] = timings.get("handoff_seconds", 0.0) + hm.handoff_seconds
-    timings["solve_seconds"] = timings.get("solve_seconds", 0.0) + sol.timings["solve_seconds"]
+    _spend(timings, "solve_seconds", sol.timings["solve_seconds"])
     return hm, sol
 
 

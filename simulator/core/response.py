@@ -48,16 +48,22 @@ def effective_investment(raw: np.ndarray, a: ScenarioArrays) -> np.ndarray:
     its pieces' lines, f(x) = min_m (f(e_m) + β_m·(x − e_m)) for x ≥ 0: one pass per segment
     over (..., c, t), no (..., c, t, m) array."""
     edges, _, slopes = pipeline_segments(a)
-    reach = np.concatenate(  # f(e_m) (c, m)
-        [np.zeros((a.n_clusters, 1)), np.cumsum(np.diff(edges, axis=1) * slopes[:, :-1], axis=1)],
-        axis=1,
-    )
+    reach = pipeline_reach(a)
     x = np.maximum(raw, 0.0)
     out = None
     for m in range(slopes.shape[1]):
         line = (reach[:, m] - slopes[:, m] * edges[:, m])[:, None] + slopes[:, m, None] * x
         out = line if out is None else np.minimum(out, line)
     return out
+
+
+def pipeline_reach(a: ScenarioArrays) -> np.ndarray:
+    """f(e_m) (c, m): the effective investment when segments 0…m−1 are full [亿元]."""
+    edges, _, slopes = pipeline_segments(a)
+    return np.concatenate(
+        [np.zeros((a.n_clusters, 1)), np.cumsum(np.diff(edges, axis=1) * slopes[:, :-1], axis=1)],
+        axis=1,
+    )
 
 
 def pipeline_steps(
@@ -92,8 +98,7 @@ def mobilised_for(u: np.ndarray, a: ScenarioArrays) -> np.ndarray:
     the inverse of :func:`effective_investment` filling segments in order (its smallest
     pre-image where a slope is 0). ``u`` above what the pipeline can give is clipped to it."""
     edges, widths, slopes = pipeline_segments(a)
-    reach = np.cumsum(np.where(np.isinf(widths), 0.0, widths * slopes), axis=1)  # (c, m)
-    before = np.concatenate([np.zeros((a.n_clusters, 1)), reach[:, :-1]], axis=1)
+    before = pipeline_reach(a)  # the same f(e_m) effective_investment reaches
     # segment m holds u when before[m] < u (the first segment also holds u = 0)
     inside = (u[..., None] > before[:, None, :]) | (np.arange(widths.shape[1]) == 0)
     m = inside.shape[-1] - 1 - np.argmax(inside[..., ::-1], axis=-1)  # last segment reached

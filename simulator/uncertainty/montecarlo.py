@@ -32,8 +32,9 @@ from ..scenario.arrays import ScenarioArrays
 from .sampling import BLOCK, future
 from .spec import UncertaintySpec
 
-#: cluster-year cells of one batch (per projected array: 8 MiB of float64), and the most
-#: futures in one (so that a large run of a small scenario still splits across workers)
+#: cluster-year cells of one batch (per projected array: 2 MiB of float64, near a core's L2
+#: cache), and the most futures in one (so that a large run of a small scenario still splits
+#: across workers)
 BATCH_CELLS = 2**18
 BATCH_SAMPLES = 4096
 #: values kept for quantiles (targets + fan rows × futures): 160 MB of float64 at most
