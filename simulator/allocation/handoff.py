@@ -15,9 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pyomo.core as pyo
+from pyomo.core.base.component_namer import index_repr
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from ..errors import InternalError
+from .blocks import row_name
 from .objectives import AIMS
 
 INF = float("inf")
@@ -39,6 +41,7 @@ class Compiled:
         self.integer = np.concatenate([b[2] for b in model.column_bounds]).astype(bool)
         column_of = None
         self.rows: list = []
+        self.families: list = []  # (constraint component, number of its rows), in row order
         starts, index, value, row_lo, row_hi = [np.zeros(1, np.int64)], [], [], [], []
         nnz = 0
         for con in model.component_objects(pyo.Constraint, active=True, descend_into=True):
@@ -49,6 +52,7 @@ class Compiled:
                 column_of = column_of or {id(v): i for i, v in enumerate(self.columns)}
                 data, idx, ptr, lo, hi = _expression_rows(con, column_of)
                 self.rows.extend(con.values())
+            self.families.append((con, len(ptr) - 1))
             value.append(data)
             index.append(idx)
             starts.append(ptr[1:] + nnz)
@@ -79,6 +83,37 @@ class Compiled:
     def n_nonzeros(self) -> int:
         return len(self.index)
 
+    def names(self) -> tuple[list[str], list[str]]:
+        """Column and row names as Pyomo spells them (``v_grant[auto,2021,all]``; a family
+        built from arrays by its ``row_keys``: ``annual_budget[2021]``), made safe for MPS and
+        LP (:func:`safe_name`); a repeated row name gets a ``_2``, ``_3``… suffix."""
+        cols: list[str] = []
+        for name, (first, shape) in self.blocks.items():
+            if not np.prod(shape):
+                continue  # an empty block
+            var = self.columns[first].parent_component()
+            if var.is_indexed():
+                cols.extend(f"{name}{index_repr(key)}" for key in var)
+            else:
+                cols.append(name)
+        rows: list[str] = []
+        for con, n in self.families:
+            keys = getattr(con, "row_keys", None)
+            if keys is None:
+                rows.extend(row_name(row) for row in con.values())
+                continue
+            family = con.local_name
+            rows.extend(
+                f"{family}[{','.join(map(str, key if isinstance(key, tuple) else (key,)))}]"
+                for key in keys[:n]
+            )
+        seen: dict[str, int] = {}
+        unique = []
+        for name in map(safe_name, rows):
+            seen[name] = seen.get(name, 0) + 1
+            unique.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+        return [safe_name(c) for c in cols], unique
+
 
 def _expression_rows(con, column_of):
     """(data, indices, indptr, lower, upper) of a family whose rows are LinearExpressions."""
@@ -102,10 +137,15 @@ def _expression_rows(con, column_of):
     )
 
 
+#: every whitespace character → "_", square brackets → round ones
+_SAFE = str.maketrans(
+    {**{chr(i): "_" for i in range(0x3001) if chr(i).isspace()}, "[": "(", "]": ")"}
+)
+
+
 def safe_name(name: str) -> str:
-    """MPS and LP names: no spaces, no square brackets (CPLEX LP does not allow them)."""
-    table = str.maketrans({"[": "(", "]": ")", " ": "_"})
-    return "".join("_" if ch.isspace() else ch for ch in name).translate(table)
+    """MPS and LP names: no whitespace, no square brackets (CPLEX LP does not allow them)."""
+    return name.translate(_SAFE)
 
 
 def write_lp(path, c: Compiled, cols: list[str], rows: list[str]) -> None:

@@ -34,7 +34,7 @@ import highspy
 import numpy as np
 import pyomo.core as pyo
 
-from .handoff import Compiled, safe_name, write_lp
+from .handoff import Compiled, write_lp
 from .objectives import AIMS
 
 INF = highspy.kHighsInf
@@ -393,16 +393,7 @@ class HighsModel:
 
     def names(self) -> tuple[list[str], list[str]]:
         """Column and row names: ``v_grant[auto,2021,all]``, ``annual_budget[2021]``."""
-        from .blocks import row_name
-
-        cols = [safe_name(v.name) for v in self.columns]
-        seen: dict[str, int] = {}
-        rows = []
-        for con in self.rows:
-            name = safe_name(row_name(con))
-            seen[name] = seen.get(name, 0) + 1
-            rows.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
-        return cols, rows
+        return self.compiled.names()
 
     def write(self, path: str) -> None:
         """Write the model as built, with its first aim (the planner's objective): MPS from

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import InputError, InputErrors
-from . import overrides
+from . import overrides, yaml_events
 from .checks import problems
 from .overrides import tree_copy
 from .schema import Scenario
@@ -80,6 +80,9 @@ def read_yaml(path: str | Path) -> tuple[Any, LineMap, bytes]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text", file=name) from None
+    data = yaml_events.load(text, SAFE_LOADER)
+    if data is not yaml_events.NOT_PLAIN:
+        return data, LazyLines(text), raw
     try:
         data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
