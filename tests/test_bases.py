@@ -32,7 +32,7 @@ def _row(data: dict, target_id: str):
     _, a, specs = compiled(data)
     led = ledger(project(a), specs)
     j = [s.id for s in specs].index(target_id)
-    return led, j, targets_frame(led, a.years).iloc[j]
+    return led, j, targets_frame(led, a.years).to_pandas().iloc[j]
 
 
 def test_real_growth_target_requires_real_growth_in_current_prices():

@@ -53,3 +53,70 @@ def test_a_column_that_is_not_plain_goes_to_pandas(tmp_path):
     assert files._plain_columns(df) is None
     files.write_csv(tmp_path / "x.csv", df)
     assert (tmp_path / "x.csv").read_text(encoding="utf-8-sig") == "a,b\n1.0,1\n,\n"
+
+
+# a value of a row: what the tables' rows hold (text, numbers, flags, missing values)
+CELL = st.one_of(
+    st.none(),
+    TEXT,
+    FLOAT,
+    st.integers(-(10**12), 10**12),
+    st.booleans(),
+    st.just(np.float64(2.5)),
+    st.just(np.int64(7)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    kinds=st.lists(st.sampled_from(["any", "float", "int", "text", "flag", "Int64"]), min_size=1),
+    n=st.integers(0, 7),
+    data=st.data(),
+)
+def test_a_table_reads_and_writes_as_the_dataframe_of_its_rows(tmp_path_factory, kinds, n, data):
+    """Table.from_rows ≡ pd.DataFrame(rows, columns) (+ astype("Int64")): same CSV bytes, the
+    same DataFrame from to_pandas, the same JSON records as pandas' (at full precision)."""
+    from simulator.outputs.records import frame_records
+    from simulator.outputs.table import Table
+
+    cells = {
+        "any": CELL,
+        "float": st.one_of(st.none(), FLOAT),
+        "int": st.integers(-(10**6), 10**6),
+        "text": st.one_of(st.none(), TEXT),
+        "flag": st.one_of(st.none(), st.booleans()),
+        "Int64": st.one_of(st.none(), st.integers(1990, 2050)),
+    }
+    columns = [f"c{i}" for i in range(len(kinds))]
+    rows = [{c: data.draw(cells[k]) for c, k in zip(columns, kinds, strict=True)} for _ in range(n)]
+    nullable = {c: "Int64" for c, k in zip(columns, kinds, strict=True) if k == "Int64"}
+    table = Table.from_rows(rows, columns, **nullable)
+    df = pd.DataFrame(rows, columns=columns)
+    for c in nullable:
+        df[c] = df[c].astype("Int64")
+    pd.testing.assert_frame_equal(table.to_pandas(), df)
+    folder = tmp_path_factory.mktemp("table")
+    chunk = files.CSV_CHUNK
+    try:
+        files.CSV_CHUNK = 3
+        files.write_csv(folder / "ours.csv", table)
+    finally:
+        files.CSV_CHUNK = chunk
+    df.to_csv(folder / "pandas.csv", index=False, encoding=files.CSV_ENCODING)
+    assert (folder / "ours.csv").read_bytes() == (folder / "pandas.csv").read_bytes()
+    ours = frame_records(table)
+    theirs = frame_records(df)  # pandas: floats to 10 decimals, inf as null
+    assert len(ours) == len(theirs)
+    for mine, pandas_row in zip(ours, theirs, strict=True):
+        assert list(mine) == list(pandas_row)
+        for key, value in mine.items():
+            other = pandas_row[key]
+            if isinstance(value, float) and not isinstance(other, bool):
+                if not np.isfinite(value):
+                    assert other is None or other == value
+                else:
+                    assert other is not None
+                    close = np.isclose(value, other, rtol=1e-9, atol=0)
+                    assert close or abs(round(value, 10) - other) <= 1e-12, (value, other)
+            else:
+                assert value == other and type(value) is type(other), (key, value, other)

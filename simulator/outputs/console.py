@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from rich.cells import cell_len
 
 from ..allocation.objectives import BETTER, OBJECTIVES
 from . import tables
+from .table import Table, missing
 
 # --------------------------------------------------------------------------- screens and tables
 
@@ -221,13 +221,13 @@ def rate_text(r, shown: str = "projected") -> str:
     projected" for a target given as a growth rate, "asks +8.0%/yr, assumed +7.5%/yr" for a
     level (the growth its level asks from the base year; the growth the scenario's assumptions
     give without the fund). Empty for count targets and where a rate has no meaning."""
-    if pd.isna(r.required_rate):
+    if missing(r.required_rate):
         return ""
     if r.given_as_growth:
         text = f"{rate(r.required_rate)} required"
-        return text if pd.isna(r.projected_rate) else f"{text}, {rate(r.projected_rate)} {shown}"
+        return text if missing(r.projected_rate) else f"{text}, {rate(r.projected_rate)} {shown}"
     text = f"asks {rate(r.required_rate)}"
-    return text if pd.isna(r.assumed_rate) else f"{text}, assumed {rate(r.assumed_rate)}"
+    return text if missing(r.assumed_rate) else f"{text}, assumed {rate(r.assumed_rate)}"
 
 
 #: the most terminal columns a name takes in a table
@@ -253,12 +253,11 @@ def _cluster_label(cid: str, names: dict[str, str]) -> str:
 # --------------------------------------------------------------------------- tables
 
 
-def targets_table(
-    df: pd.DataFrame, rates: pd.DataFrame | None = None, screen: Screen = PLAIN
-) -> str:
+def targets_table(df: Table, rates: Table | None = None, screen: Screen = PLAIN) -> str:
     """Targets for the terminal: id, name, year, required, projected, gap, unit, met and, with
     ``rates`` (:func:`.tables.target_rates`, same order), the target as growth."""
-    names = [_name(n, t) for n, t in zip(df.get("name", df.target_id), df.target_id, strict=True)]
+    ids = df["target_id"]
+    names = [_name(n, t) for n, t in zip(df.get("name", ids), ids, strict=True)]
     cols = [Col("target")]
     if any(names):
         cols.append(Col("name", limit=NAME_WIDTH))
@@ -278,10 +277,10 @@ def targets_table(
     return grid(cols, body, screen)
 
 
-def limits_lines(df: pd.DataFrame) -> list[str]:
+def limits_lines(df: Table) -> list[str]:
     """One line per breached rule."""
     return [
-        f"BREACH {r.limit}{'' if pd.isna(r.year) else f' ({r.year})'}: "
+        f"BREACH {r.limit}{'' if missing(r.year) else f' ({r.year})'}: "
         f"{format_number(r.value)} {r.unit}, {'bound' if r.sense != '==' else 'must be'} "
         f"{format_number(r.bound)} {r.unit}"
         for r in df.itertuples()
@@ -290,20 +289,20 @@ def limits_lines(df: pd.DataFrame) -> list[str]:
 
 
 def allocation_table(
-    df: pd.DataFrame, a, screen: Screen = PLAIN, category_names: dict[str, str] | None = None
+    df: Table, a, screen: Screen = PLAIN, category_names: dict[str, str] | None = None
 ) -> str:
-    """Cluster × fund-year table of an allocation frame (:func:`.tables.allocation_frame`), with
-    the clusters' names, and with categories the split by use as a second table."""
-    per = df.groupby(["cluster", "year"], sort=False).amount.sum().unstack("year")
+    """Cluster × fund-year table of an allocation table (:func:`.tables.allocation_frame`),
+    with the clusters' names, and with categories the split by use as a second table."""
+    clusters, _, per = _sum_by(df["cluster"], df["year"], df["amount"])
     years = [int(a.years[t]) for t in np.flatnonzero(a.fund_years)]
     names = dict(zip(a.cluster_ids, a.cluster_names, strict=True))
-    shown = [_name(names.get(c), c) for c in per.index]
+    shown = [_name(names.get(c), c) for c in clusters]
     cols = [Col("cluster")] + ([Col("name", limit=NAME_WIDTH)] if any(shown) else [])
     cols += [Col(str(y), True) for y in years] + [Col("total", True)]
     budget = [a.budget[a.year_index(y)] / a.fund_unit_factor for y in years]
-    amounts = per.reindex(columns=years).to_numpy()  # (cluster, year), in the frame's order
-    lines = [(c, n, list(v)) for c, n, v in zip(per.index, shown, amounts, strict=True)]
-    lines += [("total", "", [per[y].sum() for y in years]), ("budget", "", budget)]
+    amounts = np.array([[row.get(y, np.nan) for y in years] for row in per]).reshape(-1, len(years))
+    lines = [(c, n, list(v)) for c, n, v in zip(clusters, shown, amounts, strict=True)]
+    lines += [("total", "", list(amounts.sum(axis=0))), ("budget", "", budget)]
     body = [
         [label, *([name] if any(shown) else []), *map(format_number, [*v, sum(v)])]
         for label, name, v in lines
@@ -314,30 +313,43 @@ def allocation_table(
     return text
 
 
-def uses_table(df: pd.DataFrame, a, screen: Screen = PLAIN, names: dict[str, str] | None = None):
+def _sum_by(rows, columns, amounts) -> tuple[list, list, list[dict]]:
+    """Amounts summed per (row label, column label), both in order of first appearance: (row
+    labels, column labels, one {column label: sum} per row label)."""
+    position: dict = {}
+    sums: list[dict] = []
+    seen: dict = {}
+    for r, c, x in zip(list(rows), list(columns), np.asarray(amounts, float).tolist(), strict=True):
+        i = position.setdefault(r, len(position))
+        if i == len(sums):
+            sums.append({})
+        sums[i][c] = sums[i].get(c, 0.0) + x
+        seen.setdefault(c, None)
+    return list(position), list(seen), sums
+
+
+def uses_table(df: Table, a, screen: Screen = PLAIN, names: dict[str, str] | None = None):
     """The fund's split by use (category) and year, with each use's share of the money."""
     names = names or {}
-    per = df.groupby(["category", "year"], sort=False).amount.sum().unstack("year")
-    years = list(per.columns)
-    whole = float(per.values.sum())
-    shown = [_name(names.get(k), k) for k in per.index]
+    uses, years, per = _sum_by(df["category"], df["year"], df["amount"])
+    whole = float(sum(sum(row.values()) for row in per))
+    shown = [_name(names.get(k), k) for k in uses]
     cols = [Col("use")] + ([Col("name", limit=NAME_WIDTH)] if any(shown) else [])
     cols += [Col(str(y), True) for y in years] + [Col("total", True), Col("share", True)]
     body = []
-    for k, n in zip(per.index, shown, strict=True):
-        total = float(per.loc[k].sum())
+    for k, n, row in zip(uses, shown, per, strict=True):
+        total = float(sum(row.values()))
         share = f"{100 * total / whole:.1f}%" if whole > 0 else "—"
-        amounts = [format_number(per.loc[k, y]) for y in years]
+        amounts = [format_number(row.get(y, np.nan)) for y in years]
         body.append([k, *([n] if any(shown) else []), *amounts, format_number(total), share])
     return f"by use ({a.fund_unit}):\n" + grid(cols, body, screen)
 
 
-def before_after_table(
-    df: pd.DataFrame, rates: pd.DataFrame | None = None, screen: Screen = PLAIN
-) -> str:
+def before_after_table(df: Table, rates: Table | None = None, screen: Screen = PLAIN) -> str:
     """Every target without the fund and with the allocation (:func:`.tables.before_after`);
     with ``rates`` (same order) the target as growth, the optimised projection's included."""
-    names = [_name(n, t) for n, t in zip(df.get("name", df.target_id), df.target_id, strict=True)]
+    ids = df["target_id"]
+    names = [_name(n, t) for n, t in zip(df.get("name", ids), ids, strict=True)]
     cols = [Col("target")] + ([Col("name", limit=NAME_WIDTH)] if any(names) else [])
     cols += [Col("year"), Col("required", True), Col("no fund", True), Col("optimised", True)]
     cols += [Col("gap", True), Col("unit"), Col("met", style=_met_style), Col("fund moves it")]
@@ -401,7 +413,7 @@ def marginal_sentences(
 # --------------------------------------------------------------------------- per command
 
 
-def run_text(res, targets: pd.DataFrame, limits: pd.DataFrame, out, screen: Screen = PLAIN) -> str:
+def run_text(res, targets: Table, limits: Table, out, screen: Screen = PLAIN) -> str:
     m = res.prepared.loaded.scenario.scenario
     loaded = res.prepared.loaded
     a = res.prepared.arrays
@@ -422,7 +434,7 @@ def run_text(res, targets: pd.DataFrame, limits: pd.DataFrame, out, screen: Scre
         lines += broken or ["the allocation keeps every rule of the fund and the limits"]
     elif broken:
         lines += broken
-    met = int(targets.met.sum()) if len(targets) else 0
+    met = int(sum(targets["met"])) if len(targets) else 0
     from ..core.targets import weighted_shortfall
 
     short = float(weighted_shortfall(res.ledger)[0]) if len(targets) else 0.0
@@ -433,9 +445,7 @@ def run_text(res, targets: pd.DataFrame, limits: pd.DataFrame, out, screen: Scre
     return "\n".join(lines)
 
 
-def optimise_text(
-    res, table: pd.DataFrame, allocation: pd.DataFrame, out, screen: Screen = PLAIN
-) -> str:
+def optimise_text(res, table: Table, allocation: Table, out, screen: Screen = PLAIN) -> str:
     opt = res.opt
     a = res.prepared.arrays
     m = res.prepared.loaded.scenario.scenario
@@ -474,7 +484,7 @@ def optimise_text(
     return "\n".join(lines)
 
 
-def compare_text(res, df: pd.DataFrame, out, screen: Screen = PLAIN) -> str:
+def compare_text(res, df, out, screen: Screen = PLAIN) -> str:
     a = res.prepared.arrays
     n = len(res.prepared.specs)
     cols = [
@@ -508,7 +518,7 @@ def _shorten(text: str, n: int = 48) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def sweep_text(res, df: pd.DataFrame, out, screen: Screen = PLAIN) -> str:
+def sweep_text(res, df, out, screen: Screen = PLAIN) -> str:
     a = res.prepared.arrays
     n = len(res.prepared.specs)
     cols = [Col(f"budget ({a.fund_unit}/yr)", True), Col("status"), Col("objective", True)]
@@ -517,8 +527,8 @@ def sweep_text(res, df: pd.DataFrame, out, screen: Screen = PLAIN) -> str:
         [
             format_number(r.budget),
             r.status,
-            "—" if pd.isna(r.objective) else f"{r.objective:.6g}",
-            "—" if pd.isna(r.targets_met) else f"{int(r.targets_met)}/{n}",
+            "—" if missing(r.objective) else f"{r.objective:.6g}",
+            "—" if missing(r.targets_met) else f"{int(r.targets_met)}/{n}",
             format_number(r.spent),
         ]
         for r in df.itertuples()
@@ -534,7 +544,7 @@ def _verdict_style(text: str) -> str | None:
     return {"likely": "green", "unlikely": "bold red", "toss-up": "yellow"}.get(text)
 
 
-def uncertain_text(res, probs: pd.DataFrame, out, screen: Screen = PLAIN) -> str:
+def uncertain_text(res, probs, out, screen: Screen = PLAIN) -> str:
     """The ledger with P(met) without the fund and with the allocation, and the counts of
     likely (≥ 80 %), toss-up and unlikely (≤ 20 %) targets."""
     from ..uncertainty.montecarlo import cvar

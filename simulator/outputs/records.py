@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 
 from ..core.limits import breaches
 from ..core.targets import display
 from . import tables
+from .table import Table
 
 
-def frame_records(df: pd.DataFrame) -> list[dict]:
+def frame_records(df) -> list[dict]:
+    """A table's rows as JSON-ready dicts (a :class:`.table.Table` at full precision; a
+    DataFrame as pandas writes it: floats to 10 significant digits, NaN as null)."""
+    if isinstance(df, Table):
+        return df.records()
     return json.loads(df.to_json(orient="records", force_ascii=False))
 
 
@@ -73,7 +77,9 @@ def optimise_record(res, out=None) -> dict:
     }
 
 
-def comparison_frame(res) -> pd.DataFrame:
+def comparison_frame(res):
+    import pandas as pd
+
     a = res.prepared.arrays
     rows = []
     for r in res.rows:
@@ -101,9 +107,11 @@ def compare_record(res, out) -> dict:
     }
 
 
-def sweep_frames(res) -> tuple[pd.DataFrame, pd.DataFrame]:
+def sweep_frames(res):
     """(``sweep.csv``: budget, objective, targets_met, status, spent, met:<target>…, <cluster>:<year>…;
-    ``sweep_allocations.csv``: budget, cluster, year, amount, unit)."""
+    ``sweep_allocations.csv``: budget, cluster, year, amount, unit), as DataFrames."""
+    import pandas as pd
+
     a = res.prepared.arrays
     money = a.fund_unit_factor
     specs = res.prepared.specs
@@ -122,7 +130,7 @@ def sweep_frames(res) -> tuple[pd.DataFrame, pd.DataFrame]:
                 }
             )
             row.update({f"met:{s.id}": bool(r.ledger.met[j, 0]) for j, s in enumerate(specs)})
-            alloc = tables.allocation_frame(r.grant, a)
+            alloc = tables.allocation_frame(r.grant, a).to_pandas()
             per = alloc.groupby(["cluster", "year"], sort=False).amount.sum()
             row.update({f"{c}:{y}": v for (c, y), v in per.items()})
             long.append(per.reset_index().assign(budget=budget, unit=a.fund_unit))

@@ -369,7 +369,9 @@ def context(res, command: str | None, lang: str) -> dict:
     ctx["sweep"] = _sweep(res, charts_) if res.swept is not None else None
     if u is not None:
         _uncertainty_charts(u, ledger, charts_)
-    ctx["breaches"] = tables.limits_frame([r for r in res.rules if r.breached]).to_dict("records")
+    ctx["breaches"] = (
+        tables.limits_frame([r for r in res.rules if r.breached]).to_pandas().to_dict("records")
+    )
     ctx["assumptions"] = assumptions(s)
     ctx["not_modelled"] = list(s.not_modelled)
     ctx["objective"] = _objective_name(res)
@@ -391,11 +393,11 @@ def _objective_name(res) -> str | None:
 def _ledger(res, u: Uncertainty | None) -> pd.DataFrame:
     """targets.csv's frame (with the allocation) beside the projection without the fund."""
     a = res.prepared.arrays
-    df = tables.targets_frame(res.ledger, a.years, res.movable)
-    before = tables.targets_frame(res.no_fund, a.years)
+    df = tables.targets_frame(res.ledger, a.years, res.movable).to_pandas()
+    before = tables.targets_frame(res.no_fund, a.years).to_pandas()
     df["projected_without"] = before.projected.to_numpy()
     df["met_without"] = before.met.to_numpy()
-    rates = tables.target_rates(res.ledger, res.projection)
+    rates = tables.target_rates(res.ledger, res.projection).to_pandas()
     df["as_growth"] = [rate_text(r) for r in rates.itertuples()]
     df["provenance_kind"] = [p.split(":", 1)[0] for p in df.provenance]
     df["provenance_text"] = [p.split(":", 1)[1].strip() if ":" in p else p for p in df.provenance]
@@ -457,7 +459,7 @@ def _verdict(res, ledger: pd.DataFrame, u: Uncertainty | None, first: int) -> di
 def _allocation(res, names: dict[str, str], out: dict) -> dict:
     """allocation.csv's frame as cluster × year (and use × year)."""
     a = res.prepared.arrays
-    df = tables.allocation_frame(res.grant, a)
+    df = tables.allocation_frame(res.grant, a).to_pandas()
     label = {c: _cluster_label(c, names) for c in a.cluster_ids}
     per = df.groupby(["cluster", "year"], sort=False).amount.sum().unstack("year")
     per = per.reindex(columns=sorted(per.columns))
@@ -502,7 +504,7 @@ def _allocation(res, names: dict[str, str], out: dict) -> dict:
 
 def _marginal(res, names: dict[str, str]) -> dict:
     """marginal.csv's frame, the binding rows and the limits' marginal values."""
-    df = tables.marginal_frame(res.optimised.marginals)
+    df = tables.marginal_frame(res.optimised.marginals).to_pandas()
     df["best_label"] = [
         _cluster_label(c, names) if isinstance(c, str) else "—" for c in df.best_cluster
     ]

@@ -1,15 +1,18 @@
-"""Results as tables (pandas DataFrames) with the contract columns, in display units.
+"""Results as tables with the contract columns, in display units.
 
 One function per table; the files (:mod:`.files`), the console (:mod:`.console`) and the JSON
 documents (:mod:`.records`) are all made from these, so every output shows the same numbers.
+The tables of ``run`` and ``optimise`` are :class:`.table.Table` (no pandas on their path);
+those of ``uncertain``, ``sensitivity`` and ``optimise --robust`` are pandas DataFrames,
+pandas imported by the function that builds one.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .. import indicators
 from ..core.limits import RuleCheck
@@ -17,9 +20,13 @@ from ..core.projection import Projection, available, cluster_values, scope_value
 from ..core.targets import Ledger, display, values_at
 from ..scenario.arrays import ScenarioArrays
 from ..units import DISPLAY, display_factor
+from .table import Table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
-def projection_frame(p: Projection, a: ScenarioArrays) -> pd.DataFrame:
+def projection_frame(p: Projection, a: ScenarioArrays) -> Table:
     """Long table ``cluster, indicator, year, value, unit`` (+ ``sample`` when n > 1).
 
     Clusters, then the jurisdiction total as cluster ``total`` (where every cluster has the
@@ -46,26 +53,27 @@ def projection_frame(p: Projection, a: ScenarioArrays) -> pd.DataFrame:
         for name, arr in (("grant", p.grant.sum(axis=2)), ("mobilised_investment", p.mobilised)):
             values = np.broadcast_to(arr[a.fundable] * money, (n, len(labels), nt))
             blocks.append((labels, name, a.fund_unit, values))
-    frames = [_long(*block, np.asarray(p.years)) for block in blocks]
-    df = pd.concat(frames, ignore_index=True).dropna(subset=["value"])
-    return df.drop(columns="sample") if n == 1 else df
+    parts = [_long(*block, np.asarray(p.years)) for block in blocks]
+    names = ["cluster", "indicator", "year", "value", "unit"] + (["sample"] if n > 1 else [])
+    columns = {c: np.concatenate([part[c] for part in parts]) for c in names}
+    keep = ~np.isnan(columns["value"])
+    return Table({c: v[keep] for c, v in columns.items()})
 
 
 def _long(
     labels: list[str], indicator: str, unit: str, values: np.ndarray, years: np.ndarray
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """(n, m, t) values → long rows ordered by sample, label, year."""
     n, m, nt = values.shape
-    return pd.DataFrame(
-        {
-            "cluster": np.tile(np.repeat(np.asarray(labels, dtype=object), nt), n),
-            "indicator": indicator,
-            "year": np.tile(years, n * m),
-            "value": values.reshape(-1),
-            "unit": unit,
-            "sample": np.repeat(np.arange(n), m * nt),
-        }
-    )
+    rows = n * m * nt
+    return {
+        "cluster": np.tile(np.repeat(np.asarray(labels, dtype=object), nt), n),
+        "indicator": np.full(rows, indicator, dtype=object),
+        "year": np.tile(years, n * m),
+        "value": values.reshape(-1),
+        "unit": np.full(rows, unit, dtype=object),
+        "sample": np.repeat(np.arange(n), m * nt),
+    }
 
 
 TARGET_COLUMNS = [
@@ -96,7 +104,7 @@ TARGET_COLUMNS = [
 
 def targets_frame(
     led: Ledger, years: np.ndarray, movable: np.ndarray | None = None, sample: int = 0
-) -> pd.DataFrame:
+) -> Table:
     """One row per target: the contract columns first, then details."""
     rows = []
     for j, spec in enumerate(led.specs):
@@ -130,23 +138,19 @@ def targets_frame(
                 "form": spec.form,
             }
         )
-    df = pd.DataFrame(rows, columns=TARGET_COLUMNS)
-    for col in ("first_met_year", "earliest_year"):
-        df[col] = df[col].astype("Int64")
-    return df
+    return Table.from_rows(rows, TARGET_COLUMNS, first_met_year="Int64", earliest_year="Int64")
 
 
-def limits_frame(rules: list[RuleCheck]) -> pd.DataFrame:
+LIMIT_COLUMNS = ["limit", "year", "value", "bound", "breached", "unit", "sense"]
+
+
+def limits_frame(rules: list[RuleCheck]) -> Table:
     """``limit, year, value, bound, breached`` (+ ``unit, sense``): every rule of the fund and
     the limits for one allocation, in display units."""
-    columns = ["limit", "year", "value", "bound", "breached", "unit", "sense"]
-    df = pd.DataFrame([asdict(r) for r in rules], columns=list(RuleCheck.__dataclass_fields__))
-    df = df[columns]
-    df["year"] = df["year"].astype("Int64")
-    return df
+    return Table.from_rows([asdict(r) for r in rules], LIMIT_COLUMNS, year="Int64")
 
 
-def allocation_frame(grant: np.ndarray, a: ScenarioArrays) -> pd.DataFrame:
+def allocation_frame(grant: np.ndarray, a: ScenarioArrays) -> Table:
     """``cluster, year, amount, unit`` (+ ``category`` when the fund has categories), in the
     fund's unit: one row per fundable cluster, fund year and use."""
     with_cat = a.category_ids != ("all",)
@@ -154,20 +158,34 @@ def allocation_frame(grant: np.ndarray, a: ScenarioArrays) -> pd.DataFrame:
     t = np.flatnonzero(a.fund_years)
     k = np.arange(len(a.category_ids))
     cc, tt, kk = (x.reshape(-1) for x in np.meshgrid(c, t, k, indexing="ij"))
-    df = pd.DataFrame(
-        {
-            "cluster": np.asarray(a.cluster_ids, dtype=object)[cc],
-            "year": a.years[tt].astype(int),
-            "amount": grant[cc, tt, kk] / a.fund_unit_factor,
-            "unit": a.fund_unit,
-        }
-    )
+    columns = {
+        "cluster": np.asarray(a.cluster_ids, dtype=object)[cc],
+        "year": a.years[tt].astype(int),
+        "amount": grant[cc, tt, kk] / a.fund_unit_factor,
+        "unit": np.full(len(cc), a.fund_unit, dtype=object),
+    }
     if with_cat:
-        df["category"] = np.asarray(a.category_ids, dtype=object)[kk]
-    return df
+        columns["category"] = np.asarray(a.category_ids, dtype=object)[kk]
+    return Table(columns)
 
 
-def before_after(before: Ledger, after: Ledger, movable: np.ndarray, years) -> pd.DataFrame:
+BEFORE_AFTER_COLUMNS = [
+    "target_id",
+    "name",
+    "year",
+    "required",
+    "before",
+    "after",
+    "gap_before",
+    "gap_after",
+    "unit",
+    "met_before",
+    "met_after",
+    "fund_can_move",
+]
+
+
+def before_after(before: Ledger, after: Ledger, movable: np.ndarray, years) -> Table:
     """Every target without the fund and with the allocation."""
     rows = []
     for j, spec in enumerate(after.specs):
@@ -190,10 +208,10 @@ def before_after(before: Ledger, after: Ledger, movable: np.ndarray, years) -> p
                 "fund_can_move": bool(movable[j]),
             }
         )
-    return pd.DataFrame(rows)
+    return Table.from_rows(rows, BEFORE_AFTER_COLUMNS)
 
 
-def marginal_frame(marginals: list) -> pd.DataFrame:
+def marginal_frame(marginals: list) -> Table:
     """``year, extra, unit, objective_change, targets_met_change, best_cluster, note`` (+ the
     dual rate, the best cluster's amount and the horizon revenue it adds)."""
     columns = [
@@ -209,7 +227,7 @@ def marginal_frame(marginals: list) -> pd.DataFrame:
         "horizon_revenue_gain",
         "horizon_year",
     ]
-    return pd.DataFrame([asdict(m) for m in marginals], columns=columns)
+    return Table.from_rows([asdict(m) for m in marginals], columns)
 
 
 def cagr(value: float, base: float, years: int) -> float:
@@ -222,7 +240,7 @@ def cagr(value: float, base: float, years: int) -> float:
     return float(ratio ** (1.0 / years) - 1.0)
 
 
-def target_rates(led: Ledger, reference: Projection, sample: int = 0) -> pd.DataFrame:
+def target_rates(led: Ledger, reference: Projection, sample: int = 0) -> Table:
     """Every target as average yearly growth from the base year (what the console shows beside
     the levels): ``target_id, given_as_growth, years, base, required_rate, projected_rate,
     assumed_rate``.
@@ -264,7 +282,7 @@ def target_rates(led: Ledger, reference: Projection, sample: int = 0) -> pd.Data
         "projected_rate",
         "assumed_rate",
     ]
-    return pd.DataFrame(rows, columns=columns)
+    return Table.from_rows(rows, columns)
 
 
 # --------------------------------------------------------------------------- uncertainty
@@ -293,6 +311,8 @@ def verdict(p: float) -> str:
 def probabilities_frame(res) -> pd.DataFrame:
     """One row per target: the deterministic required level, P(met) without the fund and with
     the allocation, and the 5/50/95th percentiles of the projected value (display units)."""
+    import pandas as pd
+
     d, led = res.distribution, res.deterministic
     years = res.prepared.arrays.years
     rows = []
@@ -327,6 +347,8 @@ def probabilities_frame(res) -> pd.DataFrame:
 def fan_frame(res) -> pd.DataFrame:
     """Per indicator at each target's scope and year: mean and quantiles, with the allocation
     (display units; money in current prices)."""
+    import pandas as pd
+
     d = res.distribution
     years = res.prepared.arrays.years
     specs = res.prepared.specs
@@ -366,6 +388,8 @@ def sensitivity_frame(res) -> pd.DataFrame:
     shortfall and their confidence half-widths, then ``name, year, variance, mean_shortfall,
     p_miss, note`` (the shortfall's variance and mean over the design's A and B futures, the
     share of them that miss the target, and why a target has no indices)."""
+    import pandas as pd
+
     ix = res.indices
     years = res.prepared.arrays.years
     rows = []
@@ -434,6 +458,8 @@ def out_of_sample_frame(res) -> pd.DataFrame:
     """Per target: P(met) of the robust allocation on the futures it was chosen on and on fresh
     ones, beside the deterministic optimum's on the same futures (the value of the stochastic
     solution, target by target)."""
+    import pandas as pd
+
     years = res.prepared.arrays.years
     rob, det = res.out_of_sample["robust"], res.out_of_sample["deterministic"]
     rows = []
@@ -462,6 +488,8 @@ CERTAINTY_LEVELS = (0.5, 0.8, 0.95)
 def sweep_probabilities_frame(res) -> pd.DataFrame:
     """``budget, target, name, year, p_met, p_met_no_fund``: each swept budget's optimised
     allocation over the same sampled futures (budget in the fund's unit per year)."""
+    import pandas as pd
+
     years = res.prepared.arrays.years
     money = res.prepared.arrays.fund_unit_factor
     rows = []
@@ -485,6 +513,8 @@ def certainty_frame(res) -> pd.DataFrame:
     """Per target: P(met) without the fund and at the largest swept budget, and the least swept
     budget at which the optimised allocation meets it in at least 50 %, 80 % and 95 % of the
     futures (empty when no swept budget does) — the cost of certainty, to the sweep's step."""
+    import pandas as pd
+
     years = res.prepared.arrays.years
     money = res.prepared.arrays.fund_unit_factor
     budgets = sorted(res.certainty)

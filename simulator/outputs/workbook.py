@@ -289,8 +289,8 @@ def _summary(s: _Sheet, prep, ledger, no_fund, grant, cluster_block, compare, sw
 def _ledger(s: _Sheet, prep, ledger, no_fund) -> None:
     a = prep.arrays
     f = s.book.f
-    after = tables.targets_frame(ledger, a.years)
-    before = tables.targets_frame(no_fund, a.years)
+    after = tables.targets_frame(ledger, a.years).to_pandas()
+    before = tables.targets_frame(no_fund, a.years).to_pandas()
     s.text(0, 0, "目标台账 target ledger", f["title"], fit=False)
     s.text(
         1,
