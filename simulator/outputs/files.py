@@ -68,25 +68,45 @@ CSV_CHUNK = 8192
 
 
 def write_csv(path: Path, df, **options) -> None:
-    """The one writer of CSVs (:data:`CSV_ENCODING`). A :class:`.table.Table`, or a DataFrame
-    of plain columns (text, whole numbers, floats, booleans), is formatted here, field by field
-    as pandas would write it (floats at full precision, NaN and missing values as an empty
+    """The one writer of CSVs (:data:`CSV_ENCODING`). A :class:`.table.Table` (or an iterable
+    of Tables with the same columns, written one after the other), or a DataFrame of plain
+    columns (text, whole numbers, floats, booleans), is formatted here, field by field as
+    pandas would write it (floats at full precision, NaN and missing values as an empty
     field, text quoted where it must be), in chunks of :data:`CSV_CHUNK` rows — twice as fast
     on the 90,000 rows of a 1,000-cluster projection; any other DataFrame by pandas."""
     if isinstance(df, Table):
-        names, columns = df.names, [_table_column(df, name) for name in df.names]
-    else:
-        names, columns = list(df.columns), None if options else _plain_columns(df)
-    if columns is None:
-        df.to_csv(path, index=False, encoding=CSV_ENCODING, **options)
+        df = [df]
+    elif hasattr(df, "to_csv"):  # a DataFrame
+        columns = None if options else _plain_columns(df)
+        if columns is None:
+            df.to_csv(path, index=False, encoding=CSV_ENCODING, **options)
+            return
+        with open(path, "w", encoding=CSV_ENCODING, newline="") as f:
+            f.write(_header(list(df.columns)))
+            _write_rows(f, columns, len(df))
         return
     with open(path, "w", encoding=CSV_ENCODING, newline="") as f:
-        f.write(",".join(_quoted(str(name)) for name in names) + "\n")
-        for first in range(0, len(df), CSV_CHUNK):
-            fields = [fmt(values[first : first + CSV_CHUNK]) for fmt, values in columns]
-            if len(fields) == 1:  # an empty field alone on its line is quoted, as pandas does
-                fields = [['""' if v == "" else v for v in fields[0]]]
-            f.write("".join(",".join(row) + "\n" for row in zip(*fields, strict=True)))
+        names = None
+        for part in df:
+            if names is None:
+                names = part.names
+                f.write(_header(names))
+            if part.names != names:
+                raise ValueError(f"{path}: parts with different columns")
+            _write_rows(f, [_table_column(part, name) for name in names], len(part))
+
+
+def _header(names: list) -> str:
+    return ",".join(_quoted(str(name)) for name in names) + "\n"
+
+
+def _write_rows(f, columns: list[tuple[Callable, Any]], n: int) -> None:
+    """``n`` rows of (formatter, values) columns, :data:`CSV_CHUNK` at a time."""
+    for first in range(0, n, CSV_CHUNK):
+        fields = [fmt(values[first : first + CSV_CHUNK]) for fmt, values in columns]
+        if len(fields) == 1:  # an empty field alone on its line is quoted, as pandas does
+            fields = [['""' if v == "" else v for v in fields[0]]]
+        f.write("".join(",".join(row) + "\n" for row in zip(*fields, strict=True)))
 
 
 def _quoted(text: str) -> str:
@@ -204,7 +224,7 @@ def write_scenario_record(folder: Path, loaded, settings: dict, timings: dict) -
 
 def _run_files(folder: Path, prep, p, targets: Table, settings: dict, timings: dict):
     """projection.csv, targets.csv, scenario.resolved.yaml, manifest.json."""
-    write_csv(folder / "projection.csv", tables.projection_frame(p, prep.arrays))
+    write_csv(folder / "projection.csv", tables.projection_parts(p, prep.arrays))
     write_csv(folder / "targets.csv", targets)
     write_scenario_record(folder, prep.loaded, settings, timings)
 
@@ -228,7 +248,7 @@ def write_run(out: Path, res) -> None:
 
 
 def write_optimise(out: Path, res, export: Callable[[Path], None] | None = None) -> None:
-    from .records import optimise_record
+    from .records import solver_document
 
     opt, a = res.opt, res.prepared.arrays
     with atomic_dir(out) as tmp:
@@ -238,7 +258,7 @@ def write_optimise(out: Path, res, export: Callable[[Path], None] | None = None)
         write_allocation(tmp / "allocation.csv", opt.grant, a)
         write_csv(tmp / "marginal.csv", tables.marginal_frame(res.marginals))
         write_csv(tmp / "limits.csv", tables.limits_frame(opt_rules(res)))
-        write_json(tmp / "solver.json", optimise_record(res)["solver"])
+        write_json(tmp / "solver.json", solver_document(res))
         if export is not None:
             export(tmp)
 

@@ -42,11 +42,9 @@ def run_record(res, out) -> dict:
     return {"summary": summary, "targets": frame_records(targets), "limits": frame_records(limits)}
 
 
-def optimise_record(res, out=None) -> dict:
-    """Everything ``optimise`` shows; ``["solver"]`` is ``solver.json``."""
+def solver_document(res) -> dict:
+    """``solver.json``: the solver's record with what binds and the marginal values."""
     opt = res.opt
-    a = res.prepared.arrays
-    table = tables.before_after(res.no_fund, opt.ledger, opt.movable, a.years)
     marginal = frame_records(tables.marginal_frame(res.marginals))
     solver = dict(res.solver)
     first = opt.solution.aim_values[0] if opt.solution.aim_values else None
@@ -60,6 +58,15 @@ def optimise_record(res, out=None) -> dict:
             "exported_objective": first,
         }
     )
+    return solver
+
+
+def optimise_record(res, out=None) -> dict:
+    """Everything ``optimise`` shows; ``["solver"]`` is ``solver.json``."""
+    opt = res.opt
+    a = res.prepared.arrays
+    table = tables.before_after(res.no_fund, opt.ledger, opt.movable, a.years)
+    solver = solver_document(res)
     return {
         "status": opt.status,
         "scenario": res.prepared.loaded.scenario.scenario.id,
@@ -70,7 +77,7 @@ def optimise_record(res, out=None) -> dict:
         "allocation": frame_records(tables.allocation_frame(opt.grant, a)),
         "targets": frame_records(table),
         "binding": res.binding,
-        "marginal": marginal,
+        "marginal": solver["marginal_values"]["budget"],
         "limit_marginals": res.limit_marginals,
         "solver": solver,
         "out": None if out is None else str(out),

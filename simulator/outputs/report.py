@@ -689,7 +689,7 @@ def write_report(out: Path, res, command: str | None = None, lang: str = "zh") -
     """The run folder of ``simulator report``: the CSVs of the runs it made, ``report.html``
     made from the same frames, and ``report.xlsx`` when the workbook writer is installed; all
     or nothing (:func:`.files.atomic_dir`)."""
-    from .records import comparison_frame, optimise_record, sweep_frames
+    from .records import comparison_frame, solver_document, sweep_frames
 
     a = res.prepared.arrays
     with files.atomic_dir(out) as tmp:
@@ -707,7 +707,7 @@ def write_report(out: Path, res, command: str | None = None, lang: str = "zh") -
             files.write_allocation(tmp / "allocation.csv", res.grant, a)
         if res.optimised is not None:
             files.write_csv(tmp / "marginal.csv", tables.marginal_frame(res.optimised.marginals))
-            files.write_json(tmp / "solver.json", optimise_record(res.optimised)["solver"])
+            files.write_json(tmp / "solver.json", solver_document(res.optimised))
         if res.compared is not None:
             files.write_csv(tmp / "comparison.csv", comparison_frame(res.compared))
         if res.swept is not None:

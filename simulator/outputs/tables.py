@@ -9,6 +9,7 @@ pandas imported by the function that builds one.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -31,11 +32,21 @@ def projection_frame(p: Projection, a: ScenarioArrays) -> Table:
 
     Clusters, then the jurisdiction total as cluster ``total`` (where every cluster has the
     indicator); values in display units. With a fund, the grant and the investment it
-    mobilises are included per fundable cluster, in the fund's unit.
+    mobilises are included per fundable cluster, in the fund's unit. The rows of
+    :func:`projection_parts`, in one table.
     """
+    parts = list(projection_parts(p, a))
+    return Table({c: np.concatenate([part[c] for part in parts]) for c in parts[0].names})
+
+
+def projection_parts(p: Projection, a: ScenarioArrays) -> Iterator[Table]:
+    """The projection table one indicator at a time (see :func:`projection_frame`): what the
+    CSV writer takes, so the whole table is never held at once (90,000 rows at 1,000
+    clusters)."""
     n, nc, nt = p.primary["revenue"].shape
     everyone = np.arange(nc)
-    blocks = []  # (labels (m,), indicator, unit, values (n, m, t))
+    years = np.asarray(p.years)
+    names = ["cluster", "indicator", "year", "value", "unit"] + (["sample"] if n > 1 else [])
     for name in indicators.ALL:
         ok = available(a, name)
         if not ok.any():
@@ -46,34 +57,38 @@ def projection_frame(p: Projection, a: ScenarioArrays) -> Table:
         if ok.all():
             values = np.concatenate([values, scope_values(p, name, everyone)[:, None, :]], 1)
             labels.append("total")
-        blocks.append((labels, name, DISPLAY[kind], values * display_factor(kind)))
+        yield _long(labels, name, DISPLAY[kind], values * display_factor(kind), years, names)
     if p.grant.any():
         money = 1 / a.fund_unit_factor
         labels = [cid for cid, f in zip(a.cluster_ids, a.fundable, strict=True) if f]
         for name, arr in (("grant", p.grant.sum(axis=2)), ("mobilised_investment", p.mobilised)):
             values = np.broadcast_to(arr[a.fundable] * money, (n, len(labels), nt))
-            blocks.append((labels, name, a.fund_unit, values))
-    parts = [_long(*block, np.asarray(p.years)) for block in blocks]
-    names = ["cluster", "indicator", "year", "value", "unit"] + (["sample"] if n > 1 else [])
-    columns = {c: np.concatenate([part[c] for part in parts]) for c in names}
-    keep = ~np.isnan(columns["value"])
-    return Table({c: v[keep] for c, v in columns.items()})
+            yield _long(labels, name, a.fund_unit, values, years, names)
 
 
 def _long(
-    labels: list[str], indicator: str, unit: str, values: np.ndarray, years: np.ndarray
-) -> dict[str, np.ndarray]:
-    """(n, m, t) values → long rows ordered by sample, label, year."""
+    labels: list[str],
+    indicator: str,
+    unit: str,
+    values: np.ndarray,
+    years: np.ndarray,
+    names: list[str],
+) -> Table:
+    """(n, m, t) values → long rows ordered by sample, label, year; rows without a value
+    (NaN) left out."""
     n, m, nt = values.shape
-    rows = n * m * nt
-    return {
-        "cluster": np.tile(np.repeat(np.asarray(labels, dtype=object), nt), n),
+    flat = values.reshape(-1)
+    keep = ~np.isnan(flat)
+    rows = int(keep.sum())
+    columns = {
+        "cluster": np.tile(np.repeat(np.asarray(labels, dtype=object), nt), n)[keep],
         "indicator": np.full(rows, indicator, dtype=object),
-        "year": np.tile(years, n * m),
-        "value": values.reshape(-1),
+        "year": np.tile(years, n * m)[keep],
+        "value": flat[keep],
         "unit": np.full(rows, unit, dtype=object),
-        "sample": np.repeat(np.arange(n), m * nt),
+        "sample": np.repeat(np.arange(n), m * nt)[keep],
     }
+    return Table({c: columns[c] for c in names})
 
 
 TARGET_COLUMNS = [
