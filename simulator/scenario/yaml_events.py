@@ -58,6 +58,7 @@ def _build(loader) -> Any:
     keys: list = []  # per open collection: the pending key of a mapping (_KEY: none yet)
     root: list = []
     documents = 0
+    texts: dict[str, str] = {}  # one object per distinct text (keys, units, provenance repeat)
 
     def put(value) -> None:
         if not stack:
@@ -81,7 +82,7 @@ def _build(loader) -> Any:
             if tag is None or tag == "!":
                 tag = resolve(ScalarNode, event.value, event.implicit)
             if tag == STR:
-                value = event.value
+                value = texts.setdefault(event.value, event.value)
             else:
                 node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
                 value = constructors[tag](loader, node)
