@@ -294,7 +294,7 @@ def optimise(
     kept = {}
 
     def keep_model(hm):  # write it now: the marginal re-solves change the HiGHS model
-        kept["text"] = _model_text(hm, export_model.suffix.lower() if export_model else ".mps")
+        kept["file"] = _model_file(hm, export_model.suffix.lower() if export_model else ".mps")
 
     if robust is not None:
         return _optimise_robust(
@@ -323,7 +323,7 @@ def optimise(
     out = out or files.default_out(res.prepared.loaded, "optimise", objective)
     export = None
     if export_model:
-        export = lambda folder: _save(export_model, kept["text"])  # noqa: E731
+        export = lambda folder: _save(export_model, kept["file"])  # noqa: E731
     export = _both(export, _page(with_report, "from_optimise", res))
     files.write_optimise(out, res, export)
     if as_json:
@@ -372,7 +372,7 @@ def _optimise_robust(
         _report_internal(exc, out, file)
     kind = risk.split(":")[0]
     out = out or files.default_out(res.prepared.loaded, "optimise", f"robust-{kind}")
-    export = (lambda folder: _save(export_model, kept["text"])) if export_model else None
+    export = (lambda folder: _save(export_model, kept["file"])) if export_model else None
     files.write_robust(out, res, export)
     if as_json:
         echo_json(records.robust_record(res, out))
@@ -382,18 +382,24 @@ def _optimise_robust(
         sys.exit(4)
 
 
-def _model_text(hm, suffix: str) -> bytes:
+def _model_file(hm, suffix: str) -> Path:
+    """The model written now to a scratch folder that lives until the command ends (copied to
+    ``--export-model`` with the results, so a failed run leaves nothing there)."""
+    import shutil
     import tempfile
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"model{suffix}"
-        hm.write(str(path))
-        return path.read_bytes()
+    scratch = Path(tempfile.mkdtemp(prefix="simulator-model-"))
+    click.get_current_context().call_on_close(lambda: shutil.rmtree(scratch, ignore_errors=True))
+    path = scratch / f"model{suffix}"
+    hm.write(str(path))
+    return path
 
 
-def _save(path: Path, data: bytes) -> None:
+def _save(path: Path, written: Path) -> None:
+    import shutil
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    shutil.copyfile(written, path)
 
 
 def _report_internal(exc: InternalError, out, file):
