@@ -15,7 +15,7 @@ ratio = ours / HiGHS, bar ≤ 2. The four run interleaved (default 3 rounds), me
 
 ``--breakdown`` — where our memory goes: the steps of ``simulator optimise`` run in this
 process with the collector off (as the CLI), printing VmRSS and VmHWM (/proc/self/status)
-after each heavy import (numpy, pandas, pyomo.core, pint — through ``simulator.units``, as
+after each heavy import (numpy, pyomo.core, pint — through ``simulator.units``, as
 the product imports it —, pydantic, yaml, highspy; scipy is not imported here, so a step that
 pulls it in lists it first among its new modules) and after each step: load the
 scenario, compile arrays and targets, build the problem, build the Pyomo model, the HighsModel
@@ -146,7 +146,6 @@ def acceptance(args) -> None:
 #: ``import pint`` imports scipy, and Pyomo's import hook then scipy.stats)
 HEAVY = [
     ("numpy", "numpy"),
-    ("pandas", "pandas"),
     ("pyomo.core", "pyomo.core"),
     ("pint (via simulator.units, scipy hidden)", "simulator.units"),
     ("pydantic", "pydantic"),
@@ -244,7 +243,7 @@ def breakdown(args) -> None:
     else:
         opt = finish(pr, m, hm, sol, grant, "shortfall", timings, pipeline)
         meter.mark("solve (stages, settle, projection, audit)")
-    text = cli._model_text(opt.highs, ".mps")
+    written = cli._model_file(opt.highs, ".mps", tmpdir())
     meter.mark("export model (--export-model)")
     t0 = time.perf_counter()
     budget = marginal.budget_marginals(opt)
@@ -255,11 +254,12 @@ def breakdown(args) -> None:
     no_fund = ledger(opt.problem.reference, specs)
     res = runs.OptimiseResult(prep, opt, no_fund, budget, limits, bind, runs.solver_record(opt))
     out = tmpdir() / "breakdown"
-    files.write_optimise(out, res, lambda folder: cli._save(tmpdir() / "M.mps", text))
+    files.write_optimise(out, res, lambda folder: cli._save(tmpdir() / "M.mps", written))
     meter.mark("write results folder")
     ba = tables.before_after(res.no_fund, opt.ledger, opt.movable, a.years)
     console.optimise_text(res, ba, tables.allocation_frame(opt.grant, a), out)
     meter.mark("console text")
+    assert "pandas" not in sys.modules, "optimise imported pandas"
 
     print(
         f"synthetic {args.clusters:,} × {args.years}, seed {args.seed}: the steps of "

@@ -294,7 +294,8 @@ def optimise(
     kept = {}
 
     def keep_model(hm):  # write it now: the marginal re-solves change the HiGHS model
-        kept["file"] = _model_file(hm, export_model.suffix.lower() if export_model else ".mps")
+        suffix = export_model.suffix.lower() if export_model else ".mps"
+        kept["file"] = _model_file(hm, suffix, _scratch())
 
     if robust is not None:
         return _optimise_robust(
@@ -382,15 +383,20 @@ def _optimise_robust(
         sys.exit(4)
 
 
-def _model_file(hm, suffix: str) -> Path:
-    """The model written now to a scratch folder that lives until the command ends (copied to
-    ``--export-model`` with the results, so a failed run leaves nothing there)."""
+def _scratch() -> Path:
+    """A folder removed when the command ends, however it ends."""
     import shutil
     import tempfile
 
     scratch = Path(tempfile.mkdtemp(prefix="simulator-model-"))
     click.get_current_context().call_on_close(lambda: shutil.rmtree(scratch, ignore_errors=True))
-    path = scratch / f"model{suffix}"
+    return scratch
+
+
+def _model_file(hm, suffix: str, folder: Path) -> Path:
+    """The model written now into ``folder`` (copied to ``--export-model`` with the results,
+    so a failed run leaves nothing there)."""
+    path = folder / f"model{suffix}"
     hm.write(str(path))
     return path
 
