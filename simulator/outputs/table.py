@@ -117,8 +117,9 @@ class Table:
         return map(row._make, zip(*(self.values(n) for n in self.names), strict=True))
 
     def records(self) -> list[dict]:
-        """One dict per row, JSON-ready: Python numbers, NaN and missing values as None."""
-        cols = [[None if missing(v) else v for v in self.values(n)] for n in self.names]
+        """One dict per row, JSON-ready: Python numbers; NaN, ±∞ and missing values as None
+        (strict JSON has no NaN or Infinity; pandas' ``to_json`` writes null for them too)."""
+        cols = [[None if _not_a_number(v) else v for v in self.values(n)] for n in self.names]
         return [dict(zip(self.names, row, strict=True)) for row in zip(*cols, strict=True)]
 
     def to_pandas(self):
@@ -137,6 +138,10 @@ class Table:
     def _pandas_column(self, name: str):
         col = self.columns[name]
         return col if isinstance(col, np.ndarray) else list(col)
+
+
+def _not_a_number(v) -> bool:
+    return missing(v) or (isinstance(v, float) and math.isinf(v))
 
 
 def _plain(v):
