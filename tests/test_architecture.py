@@ -195,9 +195,9 @@ def test_the_checkers_catch_violations():
     assert a_cycle(ring[1:3] + ring[:1]) == "b → c → a → b"
 
 
-def test_run_and_optimise_import_no_pandas(tmp_path):
+def test_run_optimise_and_uncertain_import_no_pandas(tmp_path):
     """Their tables are outputs.table.Table: the commands write, print and emit JSON without
-    pandas (0.2 s and 34 MiB of every run). A fresh process runs both and lists its modules."""
+    pandas (0.2 s and 34 MiB of every run). A fresh process runs them and lists its modules."""
     import subprocess
     import sys
 
@@ -215,9 +215,11 @@ def test_run_and_optimise_import_no_pandas(tmp_path):
     runs = [
         f"run|{cixi}|--out|{tmp_path / 'run'}",
         f"optimise|{cixi}|--json|--out|{tmp_path / 'opt'}",
+        f"uncertain|{cixi}|--samples|256|--out|{tmp_path / 'unc'}",
     ]
     done = subprocess.run(
         [sys.executable, "-c", code, *runs], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip().splitlines()[-1] == "False True"
     assert (tmp_path / "opt" / "allocation.csv").exists()
+    assert (tmp_path / "unc" / "probabilities.csv").exists()

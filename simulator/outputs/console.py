@@ -17,6 +17,7 @@ import io
 import os
 import shutil
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -560,7 +561,8 @@ def uncertain_text(res, probs, out, screen: Screen = PLAIN) -> str:
             "the scenario has no uncertainty block: every future is the deterministic scenario"
         )
     names = [
-        _name(n, t) for n, t in zip(probs.get("name", probs.target), probs.target, strict=True)
+        _name(n, t)
+        for n, t in zip(probs.get("name", probs["target"]), probs["target"], strict=True)
     ]
     cols = [Col("target")] + ([Col("name", limit=NAME_WIDTH)] if any(names) else [])
     cols += [Col("year"), Col("required", True), Col("p5", True), Col("p50", True)]
@@ -575,7 +577,7 @@ def uncertain_text(res, probs, out, screen: Screen = PLAIN) -> str:
         body.append(row)
     if body:
         lines += ["", grid(cols, body, screen), ""]
-    counts = probs["verdict"].value_counts() if len(probs) else {}
+    counts = Counter(probs["verdict"]) if len(probs) else {}
     lines.append(
         f"{int(counts.get('likely', 0))} targets likely (P ≥ 80%), "
         f"{int(counts.get('toss-up', 0))} toss-ups, {int(counts.get('unlikely', 0))} unlikely "
@@ -694,7 +696,7 @@ def robust_text(res, out, screen: Screen = PLAIN) -> str:
     uses = {c.id: c.name for c in funds.categories}
     lines += ["", allocation_table(tables.allocation_frame(res.opt.grant, a), a, screen, uses), ""]
     df = tables.out_of_sample_frame(res)
-    names = [_name(n, t) for n, t in zip(df.name, df.target, strict=True)]
+    names = [_name(n, t) for n, t in zip(df["name"], df["target"], strict=True)]
     cols = [Col("target")] + ([Col("name", limit=NAME_WIDTH)] if any(names) else [])
     cols += [Col("year"), Col("no fund", True), Col("robust in", True), Col("robust out", True)]
     cols += [Col("determ. out", True)]
@@ -758,7 +760,7 @@ def certainty_text(res, screen: Screen = PLAIN) -> str:
     50 %, 80 % and 95 % of the sampled futures."""
     df = tables.certainty_frame(res)
     unit = res.prepared.arrays.fund_unit
-    names = [_name(n, t) for n, t in zip(df.name, df.target, strict=True)]
+    names = [_name(n, t) for n, t in zip(df["name"], df["target"], strict=True)]
     cols = [Col("target")] + ([Col("name", limit=NAME_WIDTH)] if any(names) else [])
     cols += [Col("P no fund", True), Col("P at top", True)]
     cols += [Col(f"{unit}/yr for {p}%", True) for p in (50, 80, 95)]

@@ -4,6 +4,7 @@ everything the console shows, as data. ``--json`` prints exactly one document.""
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import numpy as np
 
@@ -170,7 +171,7 @@ def uncertain_record(res, out=None) -> dict:
 
     d = res.distribution
     probs = tables.probabilities_frame(res)
-    counts = probs["verdict"].value_counts() if len(probs) else {}
+    counts = Counter(probs["verdict"]) if len(probs) else {}
     return {
         "status": "ok",
         "scenario": res.prepared.loaded.scenario.scenario.id,

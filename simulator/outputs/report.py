@@ -550,11 +550,11 @@ def _sweep(res, out: dict) -> dict:
             r["targets_met"] = None
     certainty = None
     if res.swept.certainty:  # --samples: the cost of certainty, from certainty.csv's frame
-        probs = tables.sweep_probabilities_frame(res.swept)
+        probs = tables.sweep_probabilities_frame(res.swept).to_pandas()
         out["certainty"] = charts.certainty_chart(
             probs, plan, a.fund_unit, "把握的代价 the cost of certainty"
         )
-        certainty = tables.certainty_frame(res.swept).to_dict("records")
+        certainty = tables.certainty_frame(res.swept).to_pandas().to_dict("records")
     return {
         "rows": rows,
         "plan_budget": plan,

@@ -2,16 +2,15 @@
 
 One function per table; the files (:mod:`.files`), the console (:mod:`.console`) and the JSON
 documents (:mod:`.records`) are all made from these, so every output shows the same numbers.
-The tables of ``run`` and ``optimise`` are :class:`.table.Table` (no pandas on their path);
-those of ``uncertain``, ``sensitivity`` and ``optimise --robust`` are pandas DataFrames,
-pandas imported by the function that builds one.
+Every table here is a :class:`.table.Table`: ``run``, ``optimise``, ``uncertain``,
+``sensitivity`` and ``optimise --robust`` import no pandas. The report and the workbook compute
+on ``Table.to_pandas()``; the compare and sweep tables (:mod:`.records`) are DataFrames.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,9 +21,6 @@ from ..core.targets import Ledger, display, values_at
 from ..scenario.arrays import ScenarioArrays
 from ..units import DISPLAY, display_factor
 from .table import Table
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 
 def projection_frame(p: Projection, a: ScenarioArrays) -> Table:
@@ -323,10 +319,9 @@ def verdict(p: float) -> str:
     return "likely" if p >= LIKELY else "unlikely" if p <= UNLIKELY else "toss-up"
 
 
-def probabilities_frame(res) -> pd.DataFrame:
+def probabilities_frame(res) -> Table:
     """One row per target: the deterministic required level, P(met) without the fund and with
     the allocation, and the 5/50/95th percentiles of the projected value (display units)."""
-    import pandas as pd
 
     d, led = res.distribution, res.deterministic
     years = res.prepared.arrays.years
@@ -356,13 +351,12 @@ def probabilities_frame(res) -> pd.DataFrame:
                 "basis": spec.basis,
             }
         )
-    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=PROBABILITY_COLUMNS)
+    return Table.from_rows(rows, list(rows[0]) if rows else PROBABILITY_COLUMNS)
 
 
-def fan_frame(res) -> pd.DataFrame:
+def fan_frame(res) -> Table:
     """Per indicator at each target's scope and year: mean and quantiles, with the allocation
     (display units; money in current prices)."""
-    import pandas as pd
 
     d = res.distribution
     years = res.prepared.arrays.years
@@ -390,7 +384,7 @@ def fan_frame(res) -> pd.DataFrame:
                     "p95": q[4, col],
                 }
             )
-    return pd.DataFrame(rows, columns=FAN_COLUMNS)
+    return Table.from_rows(rows, FAN_COLUMNS)
 
 
 # --------------------------------------------------------------------------- sensitivity
@@ -398,12 +392,11 @@ def fan_frame(res) -> pd.DataFrame:
 SENSITIVITY_COLUMNS = ["target", "driver", "S1", "ST", "S1_conf", "ST_conf"]
 
 
-def sensitivity_frame(res) -> pd.DataFrame:
+def sensitivity_frame(res) -> Table:
     """One row per (target, driver group): first-order and total index of the target's relative
     shortfall and their confidence half-widths, then ``name, year, variance, mean_shortfall,
     p_miss, note`` (the shortfall's variance and mean over the design's A and B futures, the
     share of them that miss the target, and why a target has no indices)."""
-    import pandas as pd
 
     ix = res.indices
     years = res.prepared.arrays.years
@@ -427,7 +420,7 @@ def sensitivity_frame(res) -> pd.DataFrame:
                 }
             )
     extra = ["name", "year", "variance", "mean_shortfall", "p_miss", "note"]
-    return pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS + extra)
+    return Table.from_rows(rows, SENSITIVITY_COLUMNS + extra)
 
 
 def sensitivity_ranking(res) -> list[dict]:
@@ -469,11 +462,10 @@ OUT_OF_SAMPLE_COLUMNS = [
 ]
 
 
-def out_of_sample_frame(res) -> pd.DataFrame:
+def out_of_sample_frame(res) -> Table:
     """Per target: P(met) of the robust allocation on the futures it was chosen on and on fresh
     ones, beside the deterministic optimum's on the same futures (the value of the stochastic
     solution, target by target)."""
-    import pandas as pd
 
     years = res.prepared.arrays.years
     rob, det = res.out_of_sample["robust"], res.out_of_sample["deterministic"]
@@ -491,7 +483,7 @@ def out_of_sample_frame(res) -> pd.DataFrame:
                 "p_met_no_fund_out_of_sample": float(rob.p_met_no_fund[j]),
             }
         )
-    return pd.DataFrame(rows, columns=OUT_OF_SAMPLE_COLUMNS)
+    return Table.from_rows(rows, OUT_OF_SAMPLE_COLUMNS)
 
 
 # --------------------------------------------------------------------------- cost of certainty
@@ -500,10 +492,9 @@ def out_of_sample_frame(res) -> pd.DataFrame:
 CERTAINTY_LEVELS = (0.5, 0.8, 0.95)
 
 
-def sweep_probabilities_frame(res) -> pd.DataFrame:
+def sweep_probabilities_frame(res) -> Table:
     """``budget, target, name, year, p_met, p_met_no_fund``: each swept budget's optimised
     allocation over the same sampled futures (budget in the fund's unit per year)."""
-    import pandas as pd
 
     years = res.prepared.arrays.years
     money = res.prepared.arrays.fund_unit_factor
@@ -521,14 +512,13 @@ def sweep_probabilities_frame(res) -> pd.DataFrame:
                 }
             )
     cols = ["budget", "target", "name", "year", "p_met", "p_met_no_fund"]
-    return pd.DataFrame(rows, columns=cols)
+    return Table.from_rows(rows, cols)
 
 
-def certainty_frame(res) -> pd.DataFrame:
+def certainty_frame(res) -> Table:
     """Per target: P(met) without the fund and at the largest swept budget, and the least swept
     budget at which the optimised allocation meets it in at least 50 %, 80 % and 95 % of the
     futures (empty when no swept budget does) — the cost of certainty, to the sweep's step."""
-    import pandas as pd
 
     years = res.prepared.arrays.years
     money = res.prepared.arrays.fund_unit_factor
@@ -549,4 +539,4 @@ def certainty_frame(res) -> pd.DataFrame:
                 budgets[reached[0]] / money if len(reached) else np.nan
             )
         rows.append(row)
-    return pd.DataFrame(rows)
+    return Table.from_rows(rows, list(rows[0]) if rows else [])
