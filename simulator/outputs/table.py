@@ -1,9 +1,9 @@
 """A table of named columns: what a CSV, a JSON record list and a console table read.
 
-The tables of ``run`` and ``optimise`` (projection, targets, limits, allocation, marginal
-values) are built as :class:`Table`, not as pandas DataFrames: writing and printing them needs
-no pandas, and a command that only writes them does not import it (0.2 s and 34 MB of every
-``optimise``). A consumer that computes on a table (the report, the workbook) takes
+The results' tables (:mod:`.tables`: projection, targets, limits, allocation, marginal
+values, probabilities, fans, sensitivity indices…) are built as :class:`Table`, not as pandas
+DataFrames: writing and printing them needs no pandas, and a command that only writes them
+does not import it (0.2 s and 34 MB of every ``optimise``). A consumer that computes on a table (the report, the workbook) takes
 :meth:`Table.to_pandas`, the DataFrame pandas would have built from the same rows.
 
 A column is a numpy array or a list of Python values. A list column's type is what pandas
@@ -71,6 +71,9 @@ class Table:
         lengths = {len(v) for v in self.columns.values()}
         if len(lengths) > 1:
             raise ValueError(f"columns of different lengths: {sorted(lengths)}")
+        unknown = {k for k in self.kinds.values() if k not in KINDS}
+        if unknown:
+            raise ValueError(f"unknown column kinds {sorted(unknown)} (known: {KINDS})")
 
     @classmethod
     def from_rows(cls, rows: list[dict], columns: list[str], **kinds: str) -> Table:
