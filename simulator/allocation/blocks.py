@@ -107,9 +107,13 @@ def row_key(con):
 
 def row_name(con) -> str:
     """``mobilised_investment[c0001,2026]``: the family and its index."""
-    key = row_key(con)
+    return indexed_name(con.parent_component().local_name, row_key(con))
+
+
+def indexed_name(family: str, key) -> str:
+    """A family's name with one index (a tuple or a single key) in square brackets."""
     key = key if isinstance(key, tuple) else (key,)
-    return f"{con.parent_component().local_name}[{','.join(map(str, key))}]"
+    return f"{family}[{','.join(map(str, key))}]"
 
 
 def grid(*sizes) -> list[np.ndarray]:

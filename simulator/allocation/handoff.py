@@ -19,7 +19,7 @@ from pyomo.core.base.component_namer import index_repr
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from ..errors import InternalError
-from .blocks import row_name
+from .blocks import indexed_name, row_name
 from .objectives import AIMS
 
 INF = float("inf")
@@ -41,7 +41,7 @@ class Compiled:
         self.integer = np.concatenate([b[2] for b in model.column_bounds]).astype(bool)
         column_of = None
         self.rows: list = []
-        self.families: list = []  # (constraint component, number of its rows), in row order
+        self.families: list = []  # the constraint components, in row order
         starts, index, value, row_lo, row_hi = [np.zeros(1, np.int64)], [], [], [], []
         nnz = 0
         for con in model.component_objects(pyo.Constraint, active=True, descend_into=True):
@@ -52,7 +52,7 @@ class Compiled:
                 column_of = column_of or {id(v): i for i, v in enumerate(self.columns)}
                 data, idx, ptr, lo, hi = _expression_rows(con, column_of)
                 self.rows.extend(con.values())
-            self.families.append((con, len(ptr) - 1))
+            self.families.append(con)
             value.append(data)
             index.append(idx)
             starts.append(ptr[1:] + nnz)
@@ -97,16 +97,12 @@ class Compiled:
             else:
                 cols.append(name)
         rows: list[str] = []
-        for con, n in self.families:
+        for con in self.families:
             keys = getattr(con, "row_keys", None)
             if keys is None:
                 rows.extend(row_name(row) for row in con.values())
-                continue
-            family = con.local_name
-            rows.extend(
-                f"{family}[{','.join(map(str, key if isinstance(key, tuple) else (key,)))}]"
-                for key in keys[:n]
-            )
+            else:
+                rows.extend(indexed_name(con.local_name, key) for key in keys)
         seen: dict[str, int] = {}
         unique = []
         for name in map(safe_name, rows):

@@ -120,8 +120,9 @@ def _table_column(t: Table, name: str) -> tuple[Callable, Any]:
     """(formatter of a slice into CSV fields, values) of a Table's column, by its kind."""
     kind, col = t.kind(name), t[name]
     if kind == "float":
-        values = col if isinstance(col, np.ndarray) else np.asarray(t.values(name), float)
-        return _float_fields, values.astype(float, copy=False)
+        return _float_fields, np.asarray(
+            col if isinstance(col, np.ndarray) else t.values(name), float
+        )
     if kind in ("int", "bool"):
         return _whole_fields, col if isinstance(col, np.ndarray) else np.asarray(t.values(name))
     values = col if isinstance(col, np.ndarray) else t.values(name)

@@ -42,21 +42,17 @@ def column_kind(values: Sequence | np.ndarray) -> str:
     if isinstance(values, np.ndarray):
         k = values.dtype.kind
         return {"f": "float", "i": "int", "u": "int", "b": "bool"}.get(k, "object")
-    numbers = floats = 0
+    if all(v is None for v in values):  # no values, or none but missing ones
+        return "object"
+    whole = True
     for v in values:
         if isinstance(v, bool | np.bool_):
             return "bool" if all(isinstance(x, bool | np.bool_) for x in values) else "object"
-        if isinstance(v, int | np.integer):
-            numbers += 1
-        elif isinstance(v, float | np.floating) or v is None:
-            floats += 1
-        else:
+        if isinstance(v, float | np.floating) or v is None:
+            whole = False
+        elif not isinstance(v, int | np.integer):
             return "object"
-    if not values:
-        return "object"
-    if floats == len(values) and all(v is None for v in values):
-        return "object"
-    return "int" if floats == 0 else "float"
+    return "int" if whole else "float"
 
 
 @dataclass

@@ -23,22 +23,15 @@ from ..units import DISPLAY, display_factor
 from .table import Table
 
 
-def projection_frame(p: Projection, a: ScenarioArrays) -> Table:
-    """Long table ``cluster, indicator, year, value, unit`` (+ ``sample`` when n > 1).
+def projection_parts(p: Projection, a: ScenarioArrays) -> Iterator[Table]:
+    """projection.csv, one indicator at a time (the CSV writer takes the parts, so the whole
+    table — 90,000 rows at 1,000 clusters — is never held at once): the long rows ``cluster,
+    indicator, year, value, unit`` (+ ``sample`` when n > 1).
 
     Clusters, then the jurisdiction total as cluster ``total`` (where every cluster has the
     indicator); values in display units. With a fund, the grant and the investment it
-    mobilises are included per fundable cluster, in the fund's unit. The rows of
-    :func:`projection_parts`, in one table.
+    mobilises are included per fundable cluster, in the fund's unit.
     """
-    parts = list(projection_parts(p, a))
-    return Table({c: np.concatenate([part[c] for part in parts]) for c in parts[0].names})
-
-
-def projection_parts(p: Projection, a: ScenarioArrays) -> Iterator[Table]:
-    """The projection table one indicator at a time (see :func:`projection_frame`): what the
-    CSV writer takes, so the whole table is never held at once (90,000 rows at 1,000
-    clusters)."""
     n, nc, nt = p.primary["revenue"].shape
     everyone = np.arange(nc)
     years = np.asarray(p.years)
@@ -322,7 +315,6 @@ def verdict(p: float) -> str:
 def probabilities_frame(res) -> Table:
     """One row per target: the deterministic required level, P(met) without the fund and with
     the allocation, and the 5/50/95th percentiles of the projected value (display units)."""
-
     d, led = res.distribution, res.deterministic
     years = res.prepared.arrays.years
     rows = []
@@ -357,7 +349,6 @@ def probabilities_frame(res) -> Table:
 def fan_frame(res) -> Table:
     """Per indicator at each target's scope and year: mean and quantiles, with the allocation
     (display units; money in current prices)."""
-
     d = res.distribution
     years = res.prepared.arrays.years
     specs = res.prepared.specs
@@ -397,7 +388,6 @@ def sensitivity_frame(res) -> Table:
     shortfall and their confidence half-widths, then ``name, year, variance, mean_shortfall,
     p_miss, note`` (the shortfall's variance and mean over the design's A and B futures, the
     share of them that miss the target, and why a target has no indices)."""
-
     ix = res.indices
     years = res.prepared.arrays.years
     rows = []
@@ -466,7 +456,6 @@ def out_of_sample_frame(res) -> Table:
     """Per target: P(met) of the robust allocation on the futures it was chosen on and on fresh
     ones, beside the deterministic optimum's on the same futures (the value of the stochastic
     solution, target by target)."""
-
     years = res.prepared.arrays.years
     rob, det = res.out_of_sample["robust"], res.out_of_sample["deterministic"]
     rows = []
@@ -495,7 +484,6 @@ CERTAINTY_LEVELS = (0.5, 0.8, 0.95)
 def sweep_probabilities_frame(res) -> Table:
     """``budget, target, name, year, p_met, p_met_no_fund``: each swept budget's optimised
     allocation over the same sampled futures (budget in the fund's unit per year)."""
-
     years = res.prepared.arrays.years
     money = res.prepared.arrays.fund_unit_factor
     rows = []
@@ -519,7 +507,6 @@ def certainty_frame(res) -> Table:
     """Per target: P(met) without the fund and at the largest swept budget, and the least swept
     budget at which the optimised allocation meets it in at least 50 %, 80 % and 95 % of the
     futures (empty when no swept budget does) — the cost of certainty, to the sweep's step."""
-
     years = res.prepared.arrays.years
     money = res.prepared.arrays.fund_unit_factor
     budgets = sorted(res.certainty)
@@ -539,4 +526,6 @@ def certainty_frame(res) -> Table:
                 budgets[reached[0]] / money if len(reached) else np.nan
             )
         rows.append(row)
-    return Table.from_rows(rows, list(rows[0]) if rows else [])
+    columns = ["target", "name", "year", "p_met_no_fund", "p_met_at_largest_budget"]
+    columns += [f"budget_p{round(100 * level)}" for level in CERTAINTY_LEVELS]
+    return Table.from_rows(rows, columns)
